@@ -1,4 +1,4 @@
-"""Generate the JSON schemas of the streams, and their example records, from Stripe's OpenAPI files.
+"""Generate the streams' JSON schemas and example records from Stripe's OpenAPI files.
 
 Run from the repository root::
 
@@ -95,7 +95,8 @@ def with_null(schema: Schema) -> Schema:
         return schema
     if isinstance(types, str):
         types = [types]
-    return {**schema, "type": sorted({*types, "null"})}
+    # "null" first, as Airbyte's own schemas write it.
+    return {**schema, "type": ["null", *sorted(set(types) - {"null"})]}
 
 
 def _accepts_null(schema: Schema) -> bool:
