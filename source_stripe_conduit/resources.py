@@ -14,12 +14,12 @@ retired by Stripe, is gone.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 
-class Op(str, enum.Enum):
+class Op(enum.StrEnum):
     """What an event means for the row of its object."""
 
     CREATE = "create"

@@ -1,0 +1,187 @@
+"""The iterator position of one stream: Conduit's four fields, the Airbyte state of the stream.
+
+``{"iterator_type": "snapshot"|"cdc", "created_at": <unix s>, "cursor": <id>, "index": <n>}``
+keeps Conduit's meanings:
+
+- ``created_at``: change capture reads events created at or after it; set when the position is
+  created, before the snapshot starts, so the changes made during the snapshot are replayed.
+- ``cursor``: in a snapshot, the id of the last object emitted; in CDC, the id of the newest
+  event of the last finished page.
+- ``index``: records of the next page already emitted (0 at every state this connector emits;
+  honoured when a Conduit position says otherwise).
+
+Added keys: ``ranges`` (a snapshot split by ``created`` into ranges read in parallel, each with
+its own cursor) and ``cursor_created`` (the ``created`` time of the cursor, to foresee Stripe's
+30-day event retention and to go on when a cursor object was deleted between pages). A future
+per-connected-account state adds an ``accounts`` key beside these; a state without it stays the
+position of the configured account.
+
+Every function here is pure: a transition takes a position and returns a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+IteratorType = Literal["snapshot", "cdc"]
+SNAPSHOT: IteratorType = "snapshot"
+CDC: IteratorType = "cdc"
+
+
+class StateError(ValueError):
+    """A saved state this connector cannot resume from; the message says why."""
+
+
+@dataclass(frozen=True, order=True)
+class Range:
+    """Objects with ``gte <= created < lt`` (None: unbounded), listed newest first.
+
+    ``cursor`` is the last object emitted from this range; the range goes on below it.
+    """
+
+    gte: int | None = None
+    lt: int | None = None
+    cursor: str | None = None
+    cursor_created: int | None = None
+
+    @property
+    def top(self) -> int | None:
+        """Upper bound of what is still to read (inclusive when a cursor is set)."""
+        return self.cursor_created if self.cursor_created is not None else self.lt
+
+    def span(self, floor: int) -> int:
+        """Seconds still to read, for choosing which range to split; unbounded ends use ``floor``
+        (the oldest time an object can have) and the snapshot's start."""
+        top = self.top
+        low = self.gte if self.gte is not None else floor
+        return max((top if top is not None else 0) - low, 0)
+
+    def advanced(self, last_id: str, last_created: int) -> Range:
+        return replace(self, cursor=last_id, cursor_created=last_created)
+
+    def split(self, at: int) -> tuple[Range, Range]:
+        """The part still to read cut at ``at``: (this range from ``at`` up, a new one below)."""
+        return replace(self, gte=at), Range(gte=self.gte, lt=at)
+
+    def to_state(self) -> dict[str, Any]:
+        return {"gte": self.gte, "lt": self.lt, "cursor": self.cursor,
+                "cursor_created": self.cursor_created}
+
+
+@dataclass(frozen=True)
+class Position:
+    iterator_type: IteratorType
+    created_at: int
+    cursor: str | None = None
+    index: int = 0
+    ranges: tuple[Range, ...] = ()
+    cursor_created: int | None = None
+
+    # -- construction -------------------------------------------------------------------------
+
+    @staticmethod
+    def snapshot(created_at: int, first: Range) -> Position:
+        return Position(SNAPSHOT, created_at, ranges=(first,))
+
+    @staticmethod
+    def cdc(created_at: int) -> Position:
+        return Position(CDC, created_at)
+
+    # -- snapshot transitions -----------------------------------------------------------------
+
+    def with_range(self, old: Range, new: Range | None) -> Position:
+        """``old`` replaced by ``new`` (None: finished). Once the last range has finished the
+        position becomes CDC from ``created_at``."""
+        if old not in self.ranges:
+            raise ValueError(f"range {old} is not part of the position")
+        ranges = tuple(new if r == old else r for r in self.ranges if new is not None or r != old)
+        if not ranges:
+            return Position.cdc(self.created_at)
+        cursor = new.cursor if new is not None and new.cursor else self.cursor
+        return replace(self, ranges=ranges, cursor=cursor, index=0)
+
+    def with_split(self, old: Range, kept: Range, added: Range) -> Position:
+        if old not in self.ranges:
+            raise ValueError(f"range {old} is not part of the position")
+        ranges = tuple(kept if r == old else r for r in self.ranges) + (added,)
+        return replace(self, ranges=ranges)
+
+    # -- cdc transitions ----------------------------------------------------------------------
+
+    def after_events(self, newest_id: str, newest_created: int) -> Position:
+        """A page of events was emitted; ``newest_id`` is its newest event."""
+        return replace(self, cursor=newest_id, cursor_created=newest_created, index=0)
+
+    # -- state --------------------------------------------------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "iterator_type": self.iterator_type,
+            "created_at": self.created_at,
+            "cursor": self.cursor,
+            "index": self.index,
+        }
+        if self.ranges:
+            state["ranges"] = [r.to_state() for r in self.ranges]
+        if self.cursor_created is not None:
+            state["cursor_created"] = self.cursor_created
+        return state
+
+    @staticmethod
+    def from_state(state: Mapping[str, Any]) -> Position | None:
+        """The position a saved state holds; None for an empty state. Raises ``StateError``."""
+        if not state:
+            return None
+        if not isinstance(state, Mapping):
+            raise StateError(f"state must be an object, got {type(state).__name__}")
+        # Newer Conduit code calls the key "mode".
+        kind = state.get("iterator_type", state.get("mode"))
+        if kind not in (SNAPSHOT, CDC):
+            raise StateError(
+                f"state has iterator_type {kind!r}; expected 'snapshot' or 'cdc' (is this the "
+                f"state of another connector?)")
+        created_at = _int(state, "created_at", required=True)
+        assert created_at is not None
+        cursor = state.get("cursor")
+        if cursor is not None and (not isinstance(cursor, str) or not cursor):
+            raise StateError(f"state cursor must be an id string, got {cursor!r}")
+        if cursor == "":
+            cursor = None
+        index = _int(state, "index") or 0
+        if index < 0:
+            raise StateError(f"state index must not be negative, got {index}")
+        if kind == CDC and cursor is not None and not cursor.startswith("evt_"):
+            raise StateError(f"a cdc state's cursor must be an event id (evt_…), got {cursor!r}")
+        raw_ranges = state.get("ranges")
+        ranges: tuple[Range, ...] = ()
+        if raw_ranges is not None:
+            if not isinstance(raw_ranges, list):
+                raise StateError("state ranges must be a list")
+            ranges = tuple(_range(r) for r in raw_ranges)
+        elif kind == SNAPSHOT:
+            # A Conduit snapshot position: one range, going on below its cursor.
+            ranges = (Range(cursor=cursor),)
+        return Position(kind, created_at, cursor, index, ranges,
+                        _int(state, "cursor_created"))
+
+
+def _int(state: Mapping[str, Any], key: str, required: bool = False) -> int | None:
+    value = state.get(key)
+    if value is None:
+        if required:
+            raise StateError(f"state has no {key}")
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise StateError(f"state {key} must be a number, got {value!r}")
+    return int(value)
+
+
+def _range(raw: Any) -> Range:
+    if not isinstance(raw, Mapping):
+        raise StateError(f"state range must be an object, got {raw!r}")
+    cursor = raw.get("cursor")
+    if cursor is not None and not isinstance(cursor, str):
+        raise StateError(f"state range cursor must be an id string, got {cursor!r}")
+    return Range(_int(raw, "gte"), _int(raw, "lt"), cursor or None, _int(raw, "cursor_created"))

@@ -1,0 +1,192 @@
+"""The Airbyte source: spec, check, discover and read."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Mapping, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from importlib import resources as package_files
+from queue import Queue
+from typing import Any
+
+from airbyte_cdk.models import (
+    AirbyteCatalog,
+    AirbyteConnectionStatus,
+    AirbyteMessage,
+    AirbyteStateMessage,
+    AirbyteStream,
+    ConfiguredAirbyteCatalog,
+    ConnectorSpecification,
+    FailureType,
+    Status,
+    SyncMode,
+)
+from airbyte_cdk.sources.concurrent_source.concurrent_source import ConcurrentSource
+from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
+from airbyte_cdk.sources.message import InMemoryMessageRepository, MessageRepository
+from airbyte_cdk.sources.message.concurrent_repository import ConcurrentMessageRepository
+from airbyte_cdk.sources.source import Source
+from airbyte_cdk.sources.streams.concurrent.cursor import CursorField
+from airbyte_cdk.sources.streams.concurrent.default_stream import DefaultStream
+from airbyte_cdk.sources.utils.slice_logger import DebugSliceLogger
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from source_stripe_conduit.config import SPEC, Config, ConfigError, normalize, parse_config
+from source_stripe_conduit.governor import MAX_PAGES_IN_FLIGHT, Governor
+from source_stripe_conduit.resources import BY_STREAM, RESOURCES, Resource
+from source_stripe_conduit.sync import StreamSync
+from source_stripe_conduit.transport.client import StripeClient
+from source_stripe_conduit.transport.errors import StripeError
+
+CURSOR_FIELD = "updated"
+DOCUMENTATION_URL = "https://github.com/source-stripe-conduit/source-stripe-conduit#readme"
+CHECK_THREADS = 8
+
+
+@cache
+def schema_of(stream: str) -> Mapping[str, Any]:
+    path = package_files.files("source_stripe_conduit") / "schemas" / f"{stream}.json"
+    return json.loads(path.read_text())
+
+
+def selected_resources(config: Config) -> list[Resource]:
+    if config.streams:
+        return [BY_STREAM[name] for name in config.streams]
+    return list(RESOURCES)
+
+
+def airbyte_stream(resource: Resource) -> AirbyteStream:
+    modes = [SyncMode.full_refresh] + ([SyncMode.incremental] if resource.incremental else [])
+    return AirbyteStream(
+        name=resource.stream,
+        json_schema=dict(schema_of(resource.stream)),
+        supported_sync_modes=modes,
+        source_defined_cursor=True if resource.incremental else None,
+        default_cursor_field=[CURSOR_FIELD] if resource.incremental else None,
+        source_defined_primary_key=[["id"]],
+        is_resumable=True,
+    )
+
+
+class SourceStripeConduit(Source):
+    # Validation is ours: it names the field and the problem, and accepts Conduit's keys.
+    check_config_against_spec = False
+
+    def __init__(self) -> None:
+        self._message_repository: MessageRepository = InMemoryMessageRepository()
+
+    @property
+    def message_repository(self) -> MessageRepository:
+        return self._message_repository
+
+    def spec(self, logger: logging.Logger) -> ConnectorSpecification:
+        return ConnectorSpecification(
+            documentationUrl=DOCUMENTATION_URL,
+            connectionSpecification=dict(SPEC),
+            supportsIncremental=True,
+        )
+
+    def configure(self, config: Mapping[str, Any], temp_dir: str) -> Mapping[str, Any]:
+        return normalize(config)
+
+    def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
+        try:
+            parsed = parse_config(config)
+        except ConfigError as error:
+            return AirbyteConnectionStatus(status=Status.FAILED, message=str(error))
+        client = StripeClient(parsed, logger)
+        targets = [(r.stream, BY_STREAM[r.parent].path if r.parent else r.path)
+                   for r in selected_resources(parsed)]
+        if any(r.events for r in selected_resources(parsed)):
+            targets.append(("events (change capture)", "/v1/events"))
+
+        def probe(target: tuple[str, str]) -> StripeError | None:
+            try:
+                client.get(target[0], target[1], [("limit", 1)])
+            except StripeError as error:
+                return error
+            return None
+
+        try:
+            first = probe(targets[0])
+            if first is not None and first.status == 401:
+                return AirbyteConnectionStatus(status=Status.FAILED, message=first.message)
+            with ThreadPoolExecutor(CHECK_THREADS) as pool:
+                errors = [e for e in [first, *pool.map(probe, targets[1:])] if e is not None]
+        except AirbyteTracedException as error:
+            return AirbyteConnectionStatus(
+                status=Status.FAILED,
+                message=f"Could not reach Stripe at {parsed.api_base}: {error.message}")
+        if errors:
+            lines = "; ".join(e.message for e in errors)
+            denied = [e for e in errors if e.status == 403]
+            advice = (" Give the key those permissions, or limit resource_names to the streams "
+                      "it can read." if denied else "")
+            return AirbyteConnectionStatus(
+                status=Status.FAILED,
+                message=f"{len(errors)} of {len(targets)} endpoints cannot be read: {lines}.{advice}")
+        return AirbyteConnectionStatus(status=Status.SUCCEEDED)
+
+    def discover(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteCatalog:
+        parsed = _parse_or_raise(config)
+        return AirbyteCatalog(streams=[airbyte_stream(r) for r in selected_resources(parsed)])
+
+    def read(
+        self,
+        logger: logging.Logger,
+        config: Mapping[str, Any],
+        catalog: ConfiguredAirbyteCatalog,
+        state: list[AirbyteStateMessage] | None = None,
+    ) -> Iterator[AirbyteMessage]:
+        parsed = _parse_or_raise(config)
+        client = StripeClient(parsed, logger)
+        governor = Governor(parsed.requests_per_second, parsed.endpoint_requests_per_second,
+                            lambda: client.latency)
+        state_manager = ConnectorStateManager(state)
+        queue: Queue[Any] = Queue(maxsize=10_000)
+        repository = ConcurrentMessageRepository(queue, InMemoryMessageRepository())
+        streams: list[DefaultStream] = []
+        for configured in catalog.streams:
+            resource = BY_STREAM.get(configured.stream.name)
+            if resource is None:
+                logger.warning(f"Stream '{configured.stream.name}' is not offered by this source "
+                               f"(refresh the connection's schema); skipping it.")
+                continue
+            sync = StreamSync(resource, configured.sync_mode, config=parsed, client=client,
+                              governor=governor, state_manager=state_manager,
+                              message_repository=repository, logger=logger)
+            streams.append(DefaultStream(
+                partition_generator=sync,
+                name=resource.stream,
+                json_schema=lambda name=resource.stream: schema_of(name),
+                primary_key=["id"],
+                cursor_field=CursorField(CURSOR_FIELD) if resource.incremental else None,
+                logger=logger,
+                cursor=sync.cursor,
+            ))
+        if not streams:
+            return
+        # Every stream's generator runs at once (they mostly wait for their pages); the rest of
+        # the pool reads pages, as many as the governor lets be in flight.
+        source = ConcurrentSource.create(
+            num_workers=len(streams) + MAX_PAGES_IN_FLIGHT + 1,
+            initial_number_of_partitions_to_generate=len(streams),
+            logger=logger,
+            slice_logger=DebugSliceLogger(),
+            message_repository=repository,
+            queue=queue,
+        )
+        yield from source.read(streams)  # type: ignore[arg-type]
+
+
+def _parse_or_raise(config: Mapping[str, Any]) -> Config:
+    try:
+        return parse_config(config)
+    except ConfigError as error:
+        raise AirbyteTracedException(message=str(error), internal_message=str(error),
+                                     failure_type=FailureType.config_error) from error
+
+
+__all__ = ["SourceStripeConduit", "MutableMapping"]

@@ -1,0 +1,146 @@
+"""Stripe's HTTP API as the iterators need it: one list page at a time.
+
+Built on the CDK's ``HttpClient`` (retries, backoff, the rate budget, secret filtering); this
+module adds Stripe's headers, its error bodies, and counters for the end-of-stream summary.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import orjson
+import requests
+from airbyte_cdk.sources.streams.call_rate import LimiterSession
+from airbyte_cdk.sources.streams.http.http_client import HttpClient
+
+from source_stripe_conduit.config import Config
+from source_stripe_conduit.transport.budget import StripeAPIBudget
+from source_stripe_conduit.transport.errors import (
+    StripeBackoffStrategy,
+    StripeErrorHandler,
+    raise_for_stripe_error,
+)
+
+Params = Sequence[tuple[str, str | int]]
+
+
+@dataclass(frozen=True)
+class Page:
+    data: list[dict[str, Any]]
+    has_more: bool
+
+
+@dataclass
+class StreamCounters:
+    requests: int = 0
+    """Successful requests."""
+    attempts: int = 0
+    """Every response received, retried ones included."""
+    rate_limited: int = 0
+    seconds: float = 0.0
+
+    @property
+    def retries(self) -> int:
+        return max(self.attempts - self.requests, 0)
+
+
+class StripeClient:
+    def __init__(self, config: Config, logger: logging.Logger) -> None:
+        self._config = config
+        self._logger = logger
+        self.budget = StripeAPIBudget(config.requests_per_second,
+                                      config.endpoint_requests_per_second)
+        self._counters: dict[str, StreamCounters] = defaultdict(StreamCounters)
+        self._lock = threading.Lock()
+        self._latency_ewma: float | None = None
+        # Which stream the calling thread works for: every attempt, retries included, goes
+        # through the session hook below, which the HttpClient's retry loop does not expose.
+        self._current = threading.local()
+        # Stripe's clock, from the Date header of its answers: event retention and the CDC lag
+        # are about Stripe's time, and the machine running the connector may be off.
+        self._clock_offset: float | None = None
+        session = LimiterSession(api_budget=self.budget)
+        session.hooks["response"].append(self._count_attempt)
+        self._http = HttpClient(
+            name="stripe",
+            logger=logger,
+            error_handler=StripeErrorHandler(config.max_retries),
+            backoff_strategy=StripeBackoffStrategy(),
+            api_budget=self.budget,
+            session=session,
+            request_timeout=config.request_timeout_seconds,
+        )
+        self._headers = {
+            "Authorization": f"Bearer {config.secret_key}",
+            "Stripe-Version": config.stripe_version,
+            "User-Agent": "source-stripe-conduit (Airbyte connector)",
+        }
+        if config.account_id:
+            self._headers["Stripe-Account"] = config.account_id
+
+    @property
+    def latency(self) -> float | None:
+        """Smoothed seconds per successful request, for sizing concurrency."""
+        return self._latency_ewma
+
+    def counters(self, stream: str) -> StreamCounters:
+        return self._counters[stream]
+
+    def server_time(self, stream: str, probe_path: str) -> int:
+        """Stripe's time now, in unix seconds; asks ``probe_path`` if no answer was seen yet."""
+        if self._clock_offset is None:
+            self.get(stream, probe_path, [("limit", 1)])
+        return int(time.time() + (self._clock_offset or 0.0))
+
+    def _count_attempt(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        date = response.headers.get("Date")
+        if date:
+            try:
+                # The header has one-second resolution: its middle is the best estimate.
+                offset = parsedate_to_datetime(date).timestamp() + 0.5 - time.time()
+                self._clock_offset = offset
+            except (TypeError, ValueError):
+                pass
+        stream = getattr(self._current, "stream", None)
+        if stream is None:
+            return
+        with self._lock:
+            counters = self._counters[stream]
+            counters.attempts += 1
+            if response.status_code == 429:
+                counters.rate_limited += 1
+
+    def list_page(self, stream: str, path: str, params: Params) -> Page:
+        body = self.get(stream, path, params)
+        return Page(data=body.get("data") or [], has_more=bool(body.get("has_more")))
+
+    def get(self, stream: str, path: str, params: Params = ()) -> Mapping[str, Any]:
+        started = time.monotonic()
+        self._current.stream = stream
+        query: dict[str, Any] = {}
+        for key, value in params:
+            if key.endswith("[]"):
+                query.setdefault(key, []).append(str(value))
+            else:
+                query[key] = str(value)
+        _, response = self._http.send_request(
+            "GET", self._config.api_base + path, request_kwargs={},
+            headers=self._headers, params=query,
+        )
+        elapsed = time.monotonic() - started
+        raise_for_stripe_error(stream, path, response)
+        body = orjson.loads(response.content)
+        with self._lock:
+            counters = self._counters[stream]
+            counters.requests += 1
+            counters.seconds += elapsed
+            self._latency_ewma = (elapsed if self._latency_ewma is None
+                                  else 0.8 * self._latency_ewma + 0.2 * elapsed)
+        return body
