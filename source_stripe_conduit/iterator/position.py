@@ -48,8 +48,10 @@ class Range:
 
     @property
     def top(self) -> int | None:
-        """Upper bound of what is still to read (inclusive when a cursor is set)."""
-        return self.cursor_created if self.cursor_created is not None else self.lt
+        """Newest ``created`` still to read, as far as known."""
+        if self.cursor_created is not None:
+            return self.cursor_created if self.lt is None else min(self.cursor_created, self.lt - 1)
+        return None if self.lt is None else self.lt - 1
 
     def span(self, floor: int) -> int:
         """Seconds still to read, for choosing which range to split; unbounded ends use ``floor``
