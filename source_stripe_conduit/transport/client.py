@@ -66,6 +66,7 @@ class StripeClient:
         # Stripe's clock, from the Date header of its answers: event retention and the CDC lag
         # are about Stripe's time, and the machine running the connector may be off.
         self._clock_offset: float | None = None
+        self._probe_lock = threading.Lock()
         session = LimiterSession(api_budget=self.budget)
         session.hooks["response"].append(self._count_attempt)
         self._http = HttpClient(
@@ -95,8 +96,10 @@ class StripeClient:
 
     def server_time(self, stream: str, probe_path: str) -> int:
         """Stripe's time now, in unix seconds; asks ``probe_path`` if no answer was seen yet."""
-        if self._clock_offset is None:
-            self.get(stream, probe_path, [("limit", 1)])
+        with self._probe_lock:
+            # One probe for the whole sync, not one per stream starting at the same moment.
+            if self._clock_offset is None:
+                self.get(stream, probe_path, [("limit", 1)])
         return int(time.time() + (self._clock_offset or 0.0))
 
     def _count_attempt(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
