@@ -1,0 +1,48 @@
+"""Print the README's stream and configuration tables from the code, so they cannot drift.
+
+    python -m tools.readme_tables
+"""
+
+from __future__ import annotations
+
+from source_stripe_conduit.config import SPEC
+from source_stripe_conduit.resources import RESOURCES, Op
+
+
+def stream_table() -> str:
+    rows = ["| stream | endpoint | sync modes | event types (C create, D delete, else update) | deletes |",
+            "|---|---|---|---|---|"]
+    for r in RESOURCES:
+        if r.append_only:
+            events, modes, deletes = "none: append-only, incremental by `created`", "full, incremental", "n/a"
+        else:
+            marks = {Op.CREATE: " C", Op.DELETE: " D", Op.UPDATE: ""}
+            events = ", ".join(f"`{t}`{marks[op]}" for t, op in sorted(r.events.items()))
+            modes = "full, incremental"
+            deletes = "yes" if Op.DELETE in r.events.values() else "no (Stripe never deletes them)"
+        path = r.path.replace("{parent_id}", "{customer}")
+        params = "".join(f"?{k}={v}" for k, v in r.list_params.items())
+        rows.append(f"| `{r.stream}` | `{path}{params}` | {modes} | {events} | {deletes} |")
+    return "\n".join(rows)
+
+
+def config_table() -> str:
+    rows = ["| field | type | default | meaning |", "|---|---|---|---|"]
+    required = set(SPEC.get("required", []))
+    for name, prop in sorted(SPEC["properties"].items(), key=lambda kv: kv[1].get("order", 99)):
+        kind = prop.get("type", "")
+        if isinstance(kind, list):
+            kind = "/".join(kind)
+        default = "required" if name in required else f"`{prop['default']}`" if "default" in prop else "none"
+        text = prop.get("description", prop.get("title", ""))
+        for key in ("minimum", "maximum"):
+            if key in prop:
+                text += f" {key[:3]} {prop[key]}."
+        rows.append(f"| `{name}` | {kind} | {default} | {text} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(config_table())
+    print()
+    print(stream_table())
