@@ -1,0 +1,189 @@
+"""Benchmark: first loads against the local emulator, through the real entry point.
+
+    python -m tools.bench                 # every scenario
+    python -m tools.bench --only live-1   # one of them; --list names them
+
+Each scenario starts the emulator with a latency profile and Stripe's rate limits, seeds it,
+runs ``source-stripe-conduit read`` as a child process with its stdout in a file, checks that
+every seeded object arrived exactly once, and prints records/s, requests/s, 429s, the ceiling
+(rate x 100 records/s), the ratio to it, the connector's CPU seconds per 1,000 records and its
+peak RSS. Figures, never pass/fail: the machine is noisy, so compare ratios within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    counts: dict[str, int]
+    key: str
+    latency: str  # "realistic" (about 300 ms per page of 100) or milliseconds
+    limits: bool = True
+    note: str = ""
+    extra_config: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def live(self) -> bool:
+        return "_live_" in self.key
+
+    def ceiling(self) -> float | None:
+        """Stripe's ceiling in records/s: min(account limit, 25/s x endpoints) x 100."""
+        if not self.limits:
+            return None
+        account = 100.0 if self.live else 25.0
+        return min(account, 25.0 * len(self.counts)) * 100
+
+
+EIGHT = ["customers", "charges", "invoices", "payment_intents", "products", "prices",
+         "refunds", "subscriptions"]
+
+SCENARIOS = [
+    Scenario("live-1", {"customers": 100_000}, "sk_live_emulator", "realistic",
+             note="one stream of 100,000 customers, live key"),
+    Scenario("test-1", {"customers": 50_000}, "sk_test_emulator", "realistic",
+             note="one stream of 50,000 customers, test key"),
+    Scenario("live-8", {s: 25_000 for s in EIGHT}, "sk_live_emulator", "realistic",
+             note="8 streams of 25,000 objects, live key"),
+    Scenario("cpu-1", {"customers": 100_000}, "sk_live_emulator", "0", limits=False,
+             note="zero latency, limits lifted: bound by CPU"),
+    Scenario("cpu-8", {s: 25_000 for s in EIGHT}, "sk_live_emulator", "0", limits=False,
+             note="zero latency, limits lifted, 8 streams (200,000 records: peak RSS)"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http(url: str, body: dict[str, object] | None = None) -> object:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method="POST" if body is not None else "GET",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=600) as response:
+        return json.loads(response.read())
+
+
+def start_emulator(scenario: Scenario) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    args = [sys.executable, "-m", "stripe_emulator", "--port", str(port),
+            "--latency", scenario.latency]
+    args += ["--rate-limit-test", "25", "--rate-limit-live", "100", "--per-endpoint-limit", "25"] \
+        if scenario.limits else ["--no-rate-limit"]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            http(f"{url}/_emulator/clock")
+            return process, url
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("the emulator did not start")
+
+
+def run(scenario: Scenario, workdir: Path) -> dict[str, object]:
+    emulator, url = start_emulator(scenario)
+    try:
+        started = time.monotonic()
+        http(f"{url}/_emulator/seed", {"counts": scenario.counts, "seed": 42})
+        seed_seconds = time.monotonic() - started
+        expected = sum(scenario.counts.values())
+        config = {"secret_key": scenario.key, "api_base": url, "lag_seconds": 0,
+                  **scenario.extra_config}
+        catalog = {"streams": [{
+            "stream": {"name": s, "json_schema": {}, "supported_sync_modes": ["full_refresh"]},
+            "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}
+            for s in scenario.counts]}
+        (workdir / "config.json").write_text(json.dumps(config))
+        (workdir / "catalog.json").write_text(json.dumps(catalog))
+        out_path = workdir / f"{scenario.name}.jsonl"
+        http(f"{url}/_emulator/stats/reset", {})
+        with open(out_path, "wb") as out:
+            started = time.monotonic()
+            child = subprocess.Popen(
+                [sys.executable, "-m", "source_stripe_conduit.run", "read", "--config",
+                 str(workdir / "config.json"), "--catalog", str(workdir / "catalog.json")],
+                stdout=out, stderr=subprocess.STDOUT)
+            _, status, usage = os.wait4(child.pid, 0)
+            elapsed = time.monotonic() - started
+        stats = http(f"{url}/_emulator/stats")
+        assert isinstance(stats, dict)
+        ids: set[str] = set()
+        records = duplicates = 0
+        errors: list[str] = []
+        with open(out_path, "rb") as lines:
+            for line in lines:
+                if line.startswith(b'{"type":"RECORD"'):
+                    message = orjson.loads(line)
+                    records += 1
+                    key = message["record"]["stream"] + "/" + message["record"]["data"]["id"]
+                    if key in ids:
+                        duplicates += 1
+                    ids.add(key)
+                elif line.startswith(b'{"type":"TRACE"') and b'"error"' in line:
+                    errors.append(orjson.loads(line)["trace"]["error"]["message"])
+        out_path.unlink()
+        cpu = usage.ru_utime + usage.ru_stime
+        requests = int(stats.get("total_requests", 0))
+        rate_limited = int(stats.get("rate_limited", stats.get("status", {}).get("429", 0)))
+        ceiling = scenario.ceiling()
+        return {
+            "scenario": scenario.name, "note": scenario.note, "exit": os.waitstatus_to_exitcode(status),
+            "expected": expected, "records": records, "unique": len(ids), "duplicates": duplicates,
+            "seconds": round(elapsed, 2), "records_per_s": round(records / elapsed),
+            "requests_per_s": round(requests / elapsed, 1), "requests": requests,
+            "429s": rate_limited, "429_share": round(rate_limited / max(requests, 1), 4),
+            "ceiling": ceiling, "ratio": round(records / elapsed / ceiling, 3) if ceiling else None,
+            "cpu_s_per_1000": round(cpu / max(records, 1) * 1000, 4),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "peak_concurrency": stats.get("peak_concurrency"),
+            "seed_seconds": round(seed_seconds, 1), "errors": errors[:3],
+        }
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", action="append", help="scenario name (repeatable)")
+    parser.add_argument("--list", action="store_true")
+    args = parser.parse_args()
+    if args.list:
+        for s in SCENARIOS:
+            print(f"{s.name}: {s.note}")
+        return
+    chosen = [s for s in SCENARIOS if not args.only or s.name in args.only]
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        for scenario in chosen:
+            result = run(scenario, Path(tmp))
+            ok = result["unique"] == result["expected"] and result["exit"] == 0
+            print(json.dumps(result), flush=True)
+            print(f"  {scenario.name}: {result['records_per_s']} records/s"
+                  + (f" = {result['ratio']:.2f} of {result['ceiling']:.0f}" if result["ratio"] else "")
+                  + f", {result['requests_per_s']} req/s, 429s {result['429s']}"
+                  f" ({result['429_share']:.2%}), CPU {result['cpu_s_per_1000']} s/1000 records,"
+                  f" peak RSS {result['peak_rss_mb']} MB, {'complete' if ok else 'INCOMPLETE'}",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
