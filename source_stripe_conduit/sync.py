@@ -206,7 +206,8 @@ class StreamSync(PartitionGenerator):
             candidates = [r for r in position.ranges if r not in busy and r.top is not None]
             if not candidates:
                 return
-            widest = max(candidates, key=lambda r: r.span(STRIPE_EPOCH))
+            # A range with a cursor is known to hold objects; an unread one may be empty.
+            widest = max(candidates, key=lambda r: (r.cursor is not None, r.span(STRIPE_EPOCH)))
             top = widest.top
             low = widest.gte if widest.gte is not None else STRIPE_EPOCH
             if top is None or top - low < MIN_SPLIT_SECONDS:
