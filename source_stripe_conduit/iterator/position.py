@@ -147,9 +147,10 @@ class Position:
         created_at = _int(state, "created_at", required=True)
         assert created_at is not None
         cursor = state.get("cursor")
-        if cursor is not None and (not isinstance(cursor, str) or not cursor):
+        if cursor is not None and not isinstance(cursor, str):
             raise StateError(f"state cursor must be an id string, got {cursor!r}")
         if cursor == "":
+            # Conduit writes an empty cursor before its first finished page.
             cursor = None
         index = _int(state, "index") or 0
         if index < 0:
