@@ -25,7 +25,9 @@ from airbyte_cdk.sources.streams.call_rate import (
 # and Stripe; a few percent below it keeps them rare at little cost.
 HEADROOM = 0.95
 
-_ID_SEGMENT = re.compile(r"/(?:[a-z]+_[A-Za-z0-9]{6,}|acct_[A-Za-z0-9]+)(?=/|$)")
+# An object id is a lowercase prefix, an underscore and a tail holding a digit or a capital
+# (cus_NffrFeUfNV2Hib, cs_test_a1B2); a resource name (payment_methods) is lowercase only.
+_ID_SEGMENT = re.compile(r"/[a-z]+_[A-Za-z0-9_]*[A-Z0-9][A-Za-z0-9_]*(?=/|$)")
 
 
 def endpoint_of(url: str) -> str:
