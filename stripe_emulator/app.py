@@ -1,0 +1,880 @@
+"""The Stripe API itself: aiohttp routes for every list, retrieve and the few mutations served.
+
+One catch-all handler takes every ``/v1`` request through Stripe's gauntlet in Stripe's order
+(authentication, account, rate limit, injected faults, permission) and then dispatches to the
+route matched in the emulator's own table, built from the catalogue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import fnmatch
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from . import spec
+from .catalog import BY_OBJECT, KINDS, Kind
+from .config import ApiKey, KeyRing, Settings, mask_key
+from .limits import RateLimiter, Stats, latency_seconds
+from .mutate import Config, MutationError, Mutator
+from .query import ParamError, Params, parse_int
+from .store import (
+    PLATFORM_ACCOUNT,
+    RETENTION_SECONDS,
+    Collection,
+    Dataset,
+    Key,
+    Obj,
+    Store,
+    listed,
+    walk,
+    walk_merged,
+)
+
+DOC_URL = "https://stripe.com/docs/error-codes/"
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 10
+MAX_EVENT_TYPES = 20
+MAX_EXPAND_DEPTH = 4
+PAGING = frozenset({"limit", "starting_after", "ending_before", "expand", "created"})
+RATE_LIMIT_MESSAGE = ("Too many requests hit the API too quickly. We recommend an exponential "
+                      "backoff of your requests.")
+LOCK_TIMEOUT_MESSAGE = (
+    "This object cannot be accessed right now because another API request or Stripe process is "
+    "currently accessing it. If you see this error intermittently, retry the request. If you "
+    "see this error frequently and are making multiple concurrent requests to a single object, "
+    "make your requests serially or at a lower rate.")
+NO_KEY_MESSAGE = (
+    "You did not provide an API key. You need to provide your API key in the Authorization "
+    "header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See "
+    "https://stripe.com/docs/api#authentication for details, or we can help at "
+    "https://support.stripe.com/.")
+AGED_OUT = "is no longer available because it's aged out of our retention policy"
+
+
+class ApiError(Exception):
+    """An error answered the way Stripe answers it."""
+
+    def __init__(self, status: int, message: str, code: str | None = None,
+                 param: str | None = None, error_type: str = "invalid_request_error",
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.param = param
+        self.error_type = error_type
+        self.headers = headers or {}
+
+    def body(self) -> bytes:
+        error: dict[str, Any] = {}
+        if self.code:
+            error["code"] = self.code
+            error["doc_url"] = DOC_URL + self.code.replace("_", "-")
+        error["message"] = self.message
+        if self.param:
+            error["param"] = self.param
+        error["type"] = self.error_type
+        return orjson.dumps({"error": error})
+
+
+class Dropped(Exception):
+    """The connection was closed without an answer (an injected fault)."""
+
+
+@dataclass
+class Call:
+    """One API request after authentication."""
+
+    request: web.Request
+    state: State
+    key: ApiKey
+    dataset: Dataset
+    params: Params
+    request_id: str
+    now: float
+
+
+Handler = Callable[[Call, dict[str, str]], "Result"]
+
+
+@dataclass
+class Result:
+    body: bytes
+    objects: int = 1
+    status: int = 200
+
+
+@dataclass
+class Route:
+    method: str
+    template: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    kind: Kind | None
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.method} {self.template}"
+
+
+def no_such(kind_name: str, object_id: str, param: str | None, status: int = 404) -> ApiError:
+    return ApiError(status, f"No such {kind_name}: '{object_id}'", "resource_missing", param)
+
+
+def unknown_param(params: Params, name: str) -> ApiError:
+    raw = params.raw.get(name, name)
+    return ApiError(400, f"Received unknown parameter: {raw}", "parameter_unknown", raw)
+
+
+class Router:
+    def __init__(self) -> None:
+        self.static: dict[tuple[str, str], Route] = {}
+        self.dynamic: list[Route] = []
+        self.templates: set[str] = set()
+
+    def add(self, method: str, template: str, handler: Handler, kind: Kind | None) -> None:
+        regex = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "$"
+        route = Route(method, template, re.compile(regex), handler, kind)
+        self.templates.add(template)
+        if "{" in template:
+            self.dynamic.append(route)
+        else:
+            self.static[(method, template)] = route
+
+    def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
+        route = self.static.get((method, path))
+        if route is not None:
+            return route, {}
+        for route in self.dynamic:
+            if route.method != method:
+                continue
+            found = route.pattern.match(path)
+            if found:
+                return route, found.groupdict()
+        return None, {}
+
+
+class State:
+    """Everything the server holds: data, switches, keys, limits and counters."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.store = Store()
+        self.settings = settings or Settings()
+        self.keys = KeyRing()
+        self.limiter = RateLimiter()
+        self.stats = Stats()
+        self.rng = random.Random()
+        self.router = build_router()
+        self.mutation_rng = random.Random()
+
+    def mutator(self, dataset: Dataset, rng: random.Random | None = None,
+                request_id: str | None = None) -> Mutator:
+        config = Config(self.settings.version_of(dataset.account), self.settings.event_max_delay)
+        return Mutator(self.store, dataset, rng or self.mutation_rng, config, request_id)
+
+    def reset(self) -> None:
+        self.store.reset()
+        self.limiter.reset()
+
+
+# Authentication and the gauntlet
+
+
+def api_key_of(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and value:
+        return value
+    if scheme.lower() == "basic" and value:
+        try:
+            decoded = base64.b64decode(value).decode()
+        except (ValueError, UnicodeDecodeError):
+            return None
+        user = decoded.partition(":")[0]
+        return user or None
+    return None
+
+
+def authenticate(state: State, request: web.Request) -> ApiKey:
+    key = api_key_of(request)
+    if key is None:
+        raise ApiError(401, NO_KEY_MESSAGE)
+    api_key = state.keys.get(key)
+    if api_key is None:
+        raise ApiError(401, f"Invalid API Key provided: {mask_key(key, 4)}")
+    return api_key
+
+
+def permission_error(state: State, api_key: ApiKey, kind: Kind, account: str) -> ApiError:
+    return ApiError(
+        403,
+        f"The provided key '{mask_key(api_key.key, 6)}' does not have the required permissions "
+        f"for this endpoint on account '{account}'. Having the '{kind.permission}_read' "
+        f"permission would allow this request to continue.")
+
+
+async def handle_api(request: web.Request) -> web.StreamResponse:
+    state: State = request.app[STATE_KEY]
+    route, path_params = state.router.match(request.method, request.path)
+    endpoint = route.endpoint if route else f"{request.method} (unrecognized)"
+    stats = state.stats
+    stats.enter(endpoint)
+    request_id = state.store.new_request_id()
+    version = request.headers.get("Stripe-Version")
+    status: int | None = None
+    objects = 0
+    headers: dict[str, str] = {}
+    try:
+        try:
+            result = await dispatch(state, request, route, path_params, request_id)
+            body, status, objects = result.body, result.status, result.objects
+        except ApiError as error:
+            body, status, headers = error.body(), error.status, error.headers
+        except Dropped:
+            return await drop(request)
+        delay = latency_seconds(state.settings, objects, state.rng)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        headers["Request-Id"] = request_id
+        headers["Stripe-Version"] = version or state.settings.version_of(
+            request.headers.get("Stripe-Account") or PLATFORM_ACCOUNT)
+        return web.Response(body=body, status=status, headers=headers,
+                            content_type="application/json")
+    finally:
+        stats.leave(status)
+
+
+async def drop(request: web.Request) -> web.StreamResponse:
+    """Close the connection with no answer at all, as a network failure would."""
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+    # aiohttp finds the transport closed and writes nothing; the client sees a reset.
+    return web.Response(status=500)
+
+
+async def dispatch(state: State, request: web.Request, route: Route | None,
+                   path_params: dict[str, str], request_id: str) -> Result:
+    settings = state.settings
+    api_key = authenticate(state, request)
+    version = request.headers.get("Stripe-Version")
+    if version is not None and not re.match(r"^\d{4}-\d{2}-\d{2}(\.[a-z_]+)?$", version):
+        raise ApiError(400, f"Invalid Stripe API version: {version}", "invalid_api_version")
+    account = request.headers.get("Stripe-Account")
+    dataset = state.store.dataset(account or None, api_key.livemode)
+    if dataset is None:
+        raise ApiError(
+            403,
+            f"The provided key '{mask_key(api_key.key, 4)}' does not have access to account "
+            f"'{account}' (or that account does not exist). Application access may have been "
+            f"revoked.", "account_invalid")
+    if route is None:
+        raise ApiError(404, f"Unrecognized request URL ({request.method}: {request.path}). "
+                       "Please see https://stripe.com/docs or we can help at "
+                       "https://support.stripe.com/.")
+    retry = {"Stripe-Should-Retry": "true"}
+    if not state.limiter.allow(settings, state.store.platform, api_key.livemode, route.endpoint):
+        state.stats.rate_limited += 1
+        raise ApiError(429, RATE_LIMIT_MESSAGE, "rate_limit", headers=retry)
+    rng = state.rng
+    if settings.lock_timeout_rate and rng.random() < settings.lock_timeout_rate:
+        state.stats.lock_timeouts += 1
+        raise ApiError(429, LOCK_TIMEOUT_MESSAGE, "lock_timeout", headers=retry)
+    if settings.fault_rate and rng.random() < settings.fault_rate:
+        state.stats.faults += 1
+        should = rng.random() < settings.fault_retry_share
+        raise ApiError(500, "An unknown error occurred", error_type="api_error",
+                       headers=retry if should else {})
+    if settings.drop_rate and rng.random() < settings.drop_rate:
+        state.stats.drops += 1
+        raise Dropped()
+    if api_key.permissions is not None and route.kind is not None \
+            and route.kind.object not in api_key.permissions:
+        raise permission_error(state, api_key, route.kind, dataset.account)
+    try:
+        if request.method == "GET":
+            params = Params(request.query.items())
+        else:
+            form = await request.post()
+            params = Params((k, v) for k, v in form.items() if isinstance(v, str))
+            for key, value in request.query.items():
+                params.values.setdefault(key, value)
+    except ParamError as error:
+        raise ApiError(400, str(error), "parameter_invalid", error.param) from None
+    call = Call(request, state, api_key, dataset, params, request_id, state.store.clock.now())
+    try:
+        return route.handler(call, path_params)
+    except ParamError as error:
+        raise ApiError(400, str(error), "parameter_invalid_integer"
+                       if str(error).startswith("Invalid integer") else "parameter_invalid",
+                       error.param) from None
+    except MutationError as error:
+        raise ApiError(error.status, str(error), error.code, error.param) from None
+
+
+# Lists
+
+
+def parse_limit(params: Params) -> int:
+    raw = params.get("limit")
+    if raw is None:
+        return DEFAULT_LIMIT
+    limit = parse_int(raw, "limit")
+    if limit < 1:
+        raise ApiError(400, "This value must be greater than or equal to 1.", "parameter_invalid",
+                       "limit")
+    if limit > MAX_LIMIT:
+        raise ApiError(400, f"This value must be less than or equal to {MAX_LIMIT} (it "
+                       f"currently is '{limit}').", "parameter_invalid", "limit")
+    return limit
+
+
+def created_bounds(params: Params, name: str = "created") -> tuple[Key | None, Key | None]:
+    """``created`` (exact) or ``created[gt|gte|lt|lte]`` as key bounds [lo, hi)."""
+    value = params.get(name)
+    if value is None:
+        return None, None
+    lo: int | None = None
+    hi: int | None = None
+    if isinstance(value, str):
+        exact = parse_int(value, name)
+        lo, hi = exact, exact + 1
+    elif isinstance(value, dict):
+        for op, raw in value.items():
+            if not isinstance(raw, str) or op not in ("gt", "gte", "lt", "lte"):
+                raise ApiError(400, f"Received unknown parameter: {name}[{op}]",
+                               "parameter_unknown", f"{name}[{op}]")
+            number = parse_int(raw, f"{name}[{op}]")
+            if op == "gt":
+                lo = max(lo or number + 1, number + 1)
+            elif op == "gte":
+                lo = max(lo or number, number)
+            elif op == "lt":
+                hi = min(hi or number, number)
+            else:
+                hi = min(hi or number + 1, number + 1)
+    else:
+        raise ApiError(400, f"Invalid {name}: must be an integer or a hash of gt, gte, lt, lte",
+                       "parameter_invalid", name)
+    return ((lo, -1) if lo is not None else None), ((hi, -1) if hi is not None else None)
+
+
+def tighten(lo: Key | None, hi: Key | None, new_lo: Key | None,
+            new_hi: Key | None) -> tuple[Key | None, Key | None]:
+    if new_lo is not None and (lo is None or new_lo > lo):
+        lo = new_lo
+    if new_hi is not None and (hi is None or new_hi < hi):
+        hi = new_hi
+    return lo, hi
+
+
+def cursors(params: Params) -> tuple[str | None, str | None]:
+    after = params.string("starting_after")
+    before = params.string("ending_before")
+    if after is not None and before is not None:
+        raise ApiError(400, "You may only specify one of these parameters: ending_before, "
+                       "starting_after.", "parameter_invalid")
+    return after or None, before or None
+
+
+def check_params(params: Params, accepted: frozenset[str]) -> None:
+    for name in params:
+        if name not in accepted:
+            raise unknown_param(params, name)
+
+
+def field_predicate(params: Params, name: str, kind: Kind) -> Callable[[dict[str, Any]], bool]:
+    """A generic list filter on a top-level field: equality, a set (``ids[]``) or a range."""
+    value = params.get(name)
+    example = spec.examples()[kind.object]
+    field = name
+    if isinstance(value, list):
+        field = "id" if name == "ids" else name[:-1] if name.endswith("s") else name
+        if field not in example:
+            raise ApiError(400, f"The emulator does not implement the list filter {name}.",
+                           "parameter_unknown", name)
+        wanted = set(value)
+        return lambda data: data.get(field) in wanted
+    if field not in example:
+        raise ApiError(400, f"The emulator does not implement the list filter {name}.",
+                       "parameter_unknown", name)
+    if isinstance(value, dict):
+        lo, hi = created_bounds(params, name)
+        low = lo[0] if lo else None
+        high = hi[0] if hi else None
+
+        def in_range(data: dict[str, Any]) -> bool:
+            current = data.get(field)
+            if not isinstance(current, int):
+                return False
+            return (low is None or current >= low) and (high is None or current < high)
+        return in_range
+    sample = example.get(field)
+    target: Any = value
+    if isinstance(sample, bool):
+        if value not in ("true", "false"):
+            raise ApiError(400, f"Invalid boolean: {value}", "parameter_invalid", name)
+        target = value == "true"
+    elif isinstance(sample, int):
+        target = parse_int(value, name)
+    return lambda data: data.get(field) == target
+
+
+def status_predicate(kind: Kind, params: Params) -> Callable[[Obj], bool] | None:
+    """Hidden defaults: ``/v1/subscriptions`` omits canceled ones unless ``status`` asks."""
+    status = params.string("status")
+    hidden = kind.hidden_statuses
+    if status is None:
+        if not hidden:
+            return None
+        return lambda obj: obj.status not in hidden
+    if status == "all" and hidden:
+        return lambda obj: True
+    if status == "ended" and hidden:
+        return lambda obj: obj.status in ("canceled", "incomplete_expired")
+    allowed = spec.facts()["status_values"].get(kind.object)
+    if allowed is not None and status not in allowed:
+        choices = ", ".join([*allowed, "all", "ended"] if hidden else allowed)
+        raise ApiError(400, f"Invalid status: must be one of {choices}", "parameter_invalid",
+                       "status")
+    return lambda obj: obj.status == status
+
+
+def list_page(call: Call, kind: Kind, coll: Collection | None, url: str,
+              accepted: frozenset[str], parent: str | None = None,
+              handled: frozenset[str] = frozenset()) -> Result:
+    params = call.params
+    check_params(params, accepted)
+    limit = parse_limit(params)
+    after, before = cursors(params)
+    lo, hi = created_bounds(params)
+    dataset = call.dataset
+    for name, cursor in (("starting_after", after), ("ending_before", before)):
+        if cursor is None:
+            continue
+        obj = dataset.get(cursor, kind.object)
+        if obj is None or (not kind.top_level and obj.parent != parent):
+            raise no_such(kind.object, cursor, name, 400)
+        if name == "starting_after":
+            lo, hi = tighten(lo, hi, None, obj.key)
+        else:
+            lo, hi = tighten(lo, hi, (obj.created, obj.seq + 1), None)
+    expand = parse_expand(params, kind, prefix="data.")
+    accept = build_accept(params, kind, handled)
+    page, more = walk(coll, lo, hi, limit, before is not None, accept)
+    return Result(render_list(call, kind, page, more, url, expand), len(page))
+
+
+def build_accept(params: Params, kind: Kind, handled: frozenset[str]) -> Callable[[Obj], bool]:
+    status = status_predicate(kind, params) if "status" in params or kind.hidden_statuses \
+        else None
+    checks: list[Callable[[dict[str, Any]], bool]] = []
+    for name in params:
+        if name in PAGING or name in handled or name == "status" and status is not None:
+            continue
+        checks.append(field_predicate(params, name, kind))
+    if status is None and not checks:
+        return listed
+
+    def accept(obj: Obj) -> bool:
+        if not obj.listed:
+            return False
+        if status is not None and not status(obj):
+            return False
+        if checks:
+            data = obj.data()
+            return all(check(data) for check in checks)
+        return True
+    return accept
+
+
+def render_list(call: Call, kind: Kind, page: list[Any], more: bool, url: str,
+                expand: list[list[str]]) -> bytes:
+    if expand:
+        items: list[Any] = []
+        for item in page:
+            data = orjson.loads(item.blob)
+            for path in expand:
+                expand_path(call.dataset, kind.object, data, path)
+            items.append(data)
+    else:
+        items = [orjson.Fragment(item.blob) for item in page]
+    return orjson.dumps({"object": "list", "data": items, "has_more": more, "url": url})
+
+
+# Expansion
+
+
+def parse_expand(params: Params, kind: Kind, prefix: str) -> list[list[str]]:
+    paths: list[list[str]] = []
+    for raw in params.strings("expand"):
+        if prefix and not raw.startswith(prefix):
+            raise ApiError(400, f"This property cannot be expanded ({raw}). You may want to try "
+                           f"expanding '{prefix}{raw}' instead.", "parameter_invalid", "expand")
+        segments = raw[len(prefix):].split(".")
+        depth = len(segments) + (1 if prefix else 0)
+        if depth > MAX_EXPAND_DEPTH:
+            raise ApiError(400, f"You cannot expand more than {MAX_EXPAND_DEPTH} levels of a "
+                           f"property. Property: {raw}", "parameter_invalid", "expand")
+        if not segments[0] or segments[0] not in spec.expandable(kind.object):
+            raise ApiError(400, f"This property cannot be expanded ({raw}).",
+                           "parameter_invalid", "expand")
+        paths.append(segments)
+    return paths
+
+
+def expand_path(dataset: Dataset, object_type: str, data: dict[str, Any],
+                segments: list[str]) -> None:
+    """Replace the id at ``segments`` with the object, where the emulator has it."""
+    head, rest = segments[0], segments[1:]
+    value = data.get(head)
+    if isinstance(value, str):
+        target = dataset.objects.get(value)
+        if target is None:
+            return
+        if target.deleted:
+            value = {"id": target.id, "object": target.kind.object, "deleted": True}
+        else:
+            value = orjson.loads(target.blob)
+        data[head] = value
+    if rest and isinstance(value, dict):
+        inner_type = value.get("object")
+        if isinstance(inner_type, str) and inner_type in BY_OBJECT \
+                and rest[0] not in spec.expandable(inner_type):
+            raise ApiError(400, f"This property cannot be expanded ({'.'.join(segments)}).",
+                           "parameter_invalid", "expand")
+        if value.get("object") == "list" and rest[0] == "data":
+            for item in value.get("data", ()):
+                if isinstance(item, dict) and rest[1:]:
+                    expand_path(dataset, str(item.get("object")), item, rest[1:])
+        else:
+            expand_path(dataset, str(inner_type), value, rest)
+
+
+# Handlers
+
+
+def list_handler(kind: Kind) -> Handler:
+    assert kind.list_path is not None
+    accepted = spec.list_params(kind.list_path)
+    if not kind.paginated:
+        return unpaginated_handler(kind, accepted)
+    if kind.object == "event":
+        return events_handler(accepted)
+    parent_param = re.search(r"\{(\w+)\}", kind.list_path)
+
+    def handle(call: Call, path_params: dict[str, str]) -> Result:
+        dataset = call.dataset
+        if kind.top_level:
+            return list_page(call, kind, dataset.top[kind.object], kind.list_path or "",
+                             accepted)
+        assert kind.parent is not None
+        if kind.parent_in_query:
+            name = kind.parent_field or ""
+            parent_id = call.params.string(name)
+            if not parent_id:
+                raise ApiError(400, f"Missing required param: {name}.", "parameter_missing",
+                               name)
+            url = kind.list_path or ""
+        else:
+            assert parent_param is not None
+            name = parent_param.group(1)
+            parent_id = path_params[name]
+            url = call.request.path
+        parent = dataset.get(parent_id, kind.parent)
+        if parent is None or parent.deleted:
+            raise no_such(kind.parent, parent_id, name, 404)
+        coll = dataset.children.get((kind.object, parent_id))
+        return list_page(call, kind, coll, url, accepted, parent_id,
+                         frozenset({name}) if kind.parent_in_query else frozenset())
+    return handle
+
+
+def unpaginated_handler(kind: Kind, accepted: frozenset[str]) -> Handler:
+    """Lists Stripe returns whole, with no cursor (``/v1/reporting/report_types``)."""
+
+    def handle(call: Call, path_params: dict[str, str]) -> Result:
+        check_params(call.params, accepted)
+        expand = parse_expand(call.params, kind, prefix="data.")
+        coll = call.dataset.top[kind.object]
+        page = [item for item in reversed(coll.items) if item.listed]
+        return Result(render_list(call, kind, page, False, kind.list_path or "", expand),
+                      len(page))
+    return handle
+
+
+def payment_methods_handler() -> Handler:
+    """``/v1/payment_methods``: a customer's with ``customer=``, else Treasury ones (none)."""
+    accepted = spec.list_params("/v1/payment_methods")
+    kind = BY_OBJECT["payment_method"]
+
+    def handle(call: Call, path_params: dict[str, str]) -> Result:
+        customer = call.params.string("customer")
+        coll = None
+        if customer:
+            parent = call.dataset.get(customer, "customer")
+            if parent is None or parent.deleted:
+                raise no_such("customer", customer, "customer", 404)
+            coll = call.dataset.children.get(("payment_method", customer))
+        return list_page(call, kind, coll, "/v1/payment_methods", accepted, customer,
+                         frozenset({"customer"}))
+    return handle
+
+
+def retrieve_handler(kind: Kind, any_parent: bool = False) -> Handler:
+    assert kind.retrieve_path is not None
+    names = re.findall(r"\{(\w+)\}", kind.retrieve_path)
+    id_name = names[-1]
+    parent_name = names[0] if len(names) > 1 and not any_parent else None
+
+    def handle(call: Call, path_params: dict[str, str]) -> Result:
+        check_params(call.params, frozenset({"expand"}))
+        object_id = path_params[id_name]
+        obj = call.dataset.get(object_id, kind.object)
+        if obj is None or (parent_name is not None and obj.parent != path_params[parent_name]):
+            raise no_such(kind.object, object_id, "id")
+        if obj.deleted:
+            if kind.object == "customer":
+                # Stripe keeps answering for a deleted customer, with its deletion stub.
+                return Result(orjson.dumps({"id": obj.id, "object": "customer",
+                                            "deleted": True}))
+            raise no_such(kind.object, object_id, "id")
+        return Result(render_object(call, kind, obj))
+    return handle
+
+
+def render_object(call: Call, kind: Kind, obj: Obj) -> bytes:
+    expand = parse_expand(call.params, kind, prefix="")
+    if not expand:
+        return obj.blob
+    data = orjson.loads(obj.blob)
+    for path in expand:
+        expand_path(call.dataset, kind.object, data, path)
+    return orjson.dumps(data)
+
+
+def account_handler() -> Handler:
+    """``GET /v1/account``: the account the request acts on."""
+
+    def handle(call: Call, path_params: dict[str, str]) -> Result:
+        check_params(call.params, frozenset({"expand"}))
+        dataset = call.dataset
+        if dataset.connected:
+            platform = call.state.store.platform_dataset(dataset.livemode)
+            obj = platform.get(dataset.account, "account")
+            if obj is not None:
+                return Result(obj.blob)
+        data = dict(spec.examples()["account"])
+        data.update({"id": dataset.account, "email": "platform@example.com",
+                     "charges_enabled": True, "payouts_enabled": True,
+                     "details_submitted": True})
+        return Result(orjson.dumps(data))
+    return handle
+
+
+# Events
+
+
+def event_type_names(dataset: Dataset, params: Params) -> list[str] | None:
+    """The event types asked for, or None for all of them."""
+    if "type" in params and "types" in params:
+        raise ApiError(400, "You may only specify one of these parameters: type, types.",
+                       "parameter_invalid")
+    if "types" in params:
+        names = params.strings("types")
+        if len(names) > MAX_EVENT_TYPES:
+            raise ApiError(400, f"You may pass at most {MAX_EVENT_TYPES} event types in "
+                           f"types (received {len(names)}).", "parameter_invalid", "types")
+        return list(dict.fromkeys(names))
+    pattern = params.string("type")
+    if pattern is None:
+        return None
+    if "*" not in pattern:
+        return [pattern]
+    # Stripe's wildcard spans dots: customer.* matches customer.subscription.created too.
+    regex = re.compile(fnmatch.translate(pattern))
+    return [name for name in dataset.events_by_type if regex.match(name)]
+
+
+def events_handler(accepted: frozenset[str]) -> Handler:
+    def handle(call: Call, path_params: dict[str, str]) -> Result:
+        params = call.params
+        check_params(params, accepted)
+        dataset = call.dataset
+        limit = parse_limit(params)
+        names = event_type_names(dataset, params)
+        after, before = cursors(params)
+        lo, hi = created_bounds(params)
+        now = call.now
+        horizon = int(now) - RETENTION_SECONDS
+        lo, hi = tighten(lo, hi, (horizon, -1), None)
+        for name, cursor in (("starting_after", after), ("ending_before", before)):
+            if cursor is None:
+                continue
+            event = dataset.events_by_id.get(cursor)
+            if event is None:
+                raise no_such("event", cursor, name, 400)
+            if event.created < horizon:
+                raise ApiError(400, f"The event {cursor} {AGED_OUT}. Events are available for "
+                               "30 days.", "resource_missing", name)
+            if name == "starting_after":
+                lo, hi = tighten(lo, hi, None, event.key)
+            else:
+                lo, hi = tighten(lo, hi, (event.created, event.seq + 1), None)
+        expand = params.strings("expand")
+        for raw in expand:
+            # Events cannot expand what their payload holds.
+            if raw not in ("data.request", "data.data"):
+                raise ApiError(400, f"This property cannot be expanded ({raw}).",
+                               "parameter_invalid", "expand")
+        delivered = params.string("delivery_success")
+        if delivered not in (None, "true", "false"):
+            raise ApiError(400, f"Invalid boolean: {delivered}", "parameter_invalid",
+                           "delivery_success")
+        if names is None:
+            colls = [dataset.events]
+        else:
+            colls = [dataset.events_by_type[n] for n in names if n in dataset.events_by_type]
+
+        def visible(event: Any) -> bool:
+            return bool(event.visible_at <= now)
+
+        if delivered == "false" or not colls:
+            # Every event is delivered at once here (no webhooks pending).
+            page, more = [], False
+        else:
+            page, more = walk_merged(colls, lo, hi, limit, before is not None, visible)
+        body = orjson.dumps({"object": "list",
+                             "data": [orjson.Fragment(event.blob) for event in page],
+                             "has_more": more, "url": "/v1/events"})
+        return Result(body, len(page))
+    return handle
+
+
+def event_retrieve_handler() -> Handler:
+    def handle(call: Call, path_params: dict[str, str]) -> Result:
+        check_params(call.params, frozenset({"expand"}))
+        event_id = path_params["id"]
+        event = call.dataset.events_by_id.get(event_id)
+        if event is None:
+            raise no_such("event", event_id, "id")
+        if event.created < int(call.now) - RETENTION_SECONDS:
+            raise ApiError(404, f"No such event: '{event_id}'; it {AGED_OUT}.",
+                           "resource_missing", "id")
+        return Result(event.blob)
+    return handle
+
+
+# Mutations (a user's curl calls; tests mostly use the control API)
+
+
+MUTABLE_KINDS = ("customer", "product", "price", "plan", "coupon", "tax_rate", "invoiceitem",
+                 "invoice", "subscription", "payment_method", "promotion_code", "payout",
+                 "refund", "charge")
+
+
+def coerce_fields(kind: Kind, params: Params) -> dict[str, Any]:
+    """Form values are strings: give them the example's types (ints, booleans, null)."""
+    example = spec.examples()[kind.object]
+    fields: dict[str, Any] = {}
+    for name in params:
+        if name in ("expand",):
+            continue
+        value = params.get(name)
+        sample = example.get(name)
+        if name not in example and name != "id":
+            raise unknown_param(params, name)
+        if isinstance(value, str):
+            if isinstance(sample, bool) or value in ("true", "false") and sample is None:
+                value = value == "true"
+            elif isinstance(sample, int) and not isinstance(sample, bool):
+                value = parse_int(value, name)
+            elif isinstance(sample, float):
+                try:
+                    value = float(value)
+                except ValueError:
+                    raise ApiError(400, f"Invalid decimal: {value}", "parameter_invalid",
+                                   name) from None
+            elif value == "" and name != "metadata":
+                value = None
+        fields[name] = value
+    return fields
+
+
+def create_handler(kind: Kind) -> Handler:
+    def handle(call: Call, path_params: dict[str, str]) -> Result:
+        fields = coerce_fields(kind, call.params)
+        mutator = call.state.mutator(call.dataset, request_id=call.request_id)
+        obj = mutator.create(kind, fields)
+        return Result(obj.blob)
+    return handle
+
+
+def update_handler(kind: Kind) -> Handler:
+    names = re.findall(r"\{(\w+)\}", kind.retrieve_path or "")
+
+    def handle(call: Call, path_params: dict[str, str]) -> Result:
+        object_id = path_params[names[-1]]
+        obj = call.dataset.get(object_id, kind.object)
+        if obj is None or obj.deleted:
+            raise no_such(kind.object, object_id, "id")
+        fields = coerce_fields(kind, call.params)
+        mutator = call.state.mutator(call.dataset, request_id=call.request_id)
+        mutator.update(obj, fields)
+        return Result(obj.blob)
+    return handle
+
+
+def delete_handler(kind: Kind, path_name: str | None = None) -> Handler:
+    names = re.findall(r"\{(\w+)\}", kind.retrieve_path or "")
+
+    def handle(call: Call, path_params: dict[str, str]) -> Result:
+        object_id = path_params[path_name or names[-1]]
+        obj = call.dataset.get(object_id, kind.object)
+        if obj is None or obj.deleted:
+            raise no_such(kind.object, object_id, "id")
+        mutator = call.state.mutator(call.dataset, request_id=call.request_id)
+        mutator.delete(obj)
+        if obj.deleted:
+            stub = spec.examples().get(f"deleted_{kind.object}", {"deleted": True})
+            return Result(orjson.dumps({**stub, "id": obj.id, "object": kind.object}))
+        return Result(obj.blob)
+    return handle
+
+
+def build_router() -> Router:
+    router = Router()
+    for kind in KINDS:
+        if kind.list_path is not None:
+            router.add("GET", kind.list_path, list_handler(kind), kind)
+        if kind.retrieve_path is not None:
+            handler = event_retrieve_handler() if kind.object == "event" \
+                else retrieve_handler(kind)
+            router.add("GET", kind.retrieve_path, handler, kind)
+        if kind.object in MUTABLE_KINDS and kind.top_level and kind.list_path:
+            router.add("POST", kind.list_path, create_handler(kind), kind)
+        if kind.object in MUTABLE_KINDS and kind.retrieve_path:
+            if kind.top_level:
+                router.add("POST", kind.retrieve_path, update_handler(kind), kind)
+            if kind.delete is not None:
+                router.add("DELETE", kind.retrieve_path, delete_handler(kind), kind)
+    payment_method = BY_OBJECT["payment_method"]
+    router.add("GET", "/v1/payment_methods", payment_methods_handler(), payment_method)
+    router.add("GET", "/v1/payment_methods/{payment_method}",
+               retrieve_handler(payment_method, any_parent=True), payment_method)
+    router.add("POST", "/v1/payment_methods/{payment_method}/detach",
+               delete_handler(payment_method, "payment_method"), payment_method)
+    router.add("GET", "/v1/account", account_handler(), None)
+    return router
+
+
+STATE_KEY: web.AppKey[State] = web.AppKey("stripe_emulator_state", State)

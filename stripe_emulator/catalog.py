@@ -1,0 +1,624 @@
+"""The emulator's own catalogue of what it serves: one ``Kind`` per Stripe object type.
+
+Each kind says where Stripe lists and retrieves it, the shape of its ids, and which events
+Stripe sends when such an object is created, changes state, is edited or is deleted. It is kept
+apart from the connector's table on purpose: a fake Stripe that copied the connector's beliefs
+would hide the connector's mistakes instead of exposing them.
+
+Event names are those of API version 2024-06-20 (a unit test checks every one against the
+``enabled_events`` enum extracted from Stripe's OpenAPI description). Where Stripe's documents
+do not say which event a change sends, the choice made here is the behaviour best known from the
+real API, and a comment says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Token:
+    """A value a transition computes when it fires (``NOW``, random metadata, ...)."""
+
+    name: str
+
+
+NOW = Token("now")
+"""The emulator clock, in unix seconds."""
+META = Token("metadata")
+"""A random change of one metadata key."""
+TEXT = Token("text")
+"""A fresh short sentence."""
+TOGGLE = Token("toggle")
+"""The opposite of the current boolean."""
+NONE_TOKEN = Token("none")
+"""Sentinel meaning "no value" where None is a real value."""
+
+
+@dataclass(frozen=True)
+class Copy:
+    """The current value of another field of the same object (``amount_paid = amount_due``)."""
+
+    field: str
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """One of these values, chosen at random."""
+
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A state change Stripe signals with ``event`` (and ``also``, sent for the same change)."""
+
+    event: str
+    when: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    """Dotted field -> the values it must hold for the change to apply."""
+    sets: Mapping[str, Any] = field(default_factory=dict)
+    """Dotted field -> new value (a plain value, ``Copy``, ``OneOf`` or a ``Token``)."""
+    also: tuple[str, ...] = ()
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Delete:
+    """How an object of the kind goes away, and the event Stripe sends for it."""
+
+    event: str
+    style: str = "delete"
+    """``delete``: the object is gone; ``cancel``: it stays, with status canceled, out of the
+    default list; ``detach``: it stays retrievable but leaves its parent's list."""
+    when: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    refusal: str = ""
+    """Stripe's message when ``when`` does not hold."""
+
+
+@dataclass(frozen=True, eq=False)
+class Kind:
+    """One served object type (compared and hashed by identity: there is one of each)."""
+
+    object: str
+    stream: str
+    prefix: str
+    id_len: int
+    list_path: str | None
+    """Public list path; ``{name}`` is the parent id in the path."""
+    retrieve_path: str | None
+    """Retrieve path template; its last ``{...}`` is the object id."""
+    permission: str
+    """Stripe's restricted-key permission needed to read the kind (without ``_read``)."""
+    create_event: str | Mapping[str, str] | None = None
+    """Event on creation, or status -> event where the creating status decides (charges)."""
+    update_events: tuple[str, ...] = ()
+    """Events of a plain edit (metadata, description...); empty when Stripe sends none."""
+    editable: tuple[str, ...] = ("metadata",)
+    transitions: tuple[Transition, ...] = ()
+    delete: Delete | None = None
+    parent: str | None = None
+    """Object type that owns the object's list (a customer's payment methods)."""
+    parent_field: str | None = None
+    """Field holding the parent id."""
+    parent_in_query: bool = False
+    """The parent id is a query parameter (``/v1/subscription_items?subscription=``)."""
+    parent_required: bool = True
+    nested_field: str | None = None
+    """Field of the parent that embeds the first page of these objects (invoice ``lines``)."""
+    top_level: bool = True
+    """Listed by its own path regardless of parent (refunds are, payment methods are not)."""
+    parent_signal: str | None = None
+    """For kinds without events of their own: the parent's event sent when one changes."""
+    refs: Mapping[str, str] = field(default_factory=dict)
+    """Field -> object type it references, filled with an existing object when one exists."""
+    paginated: bool = True
+    hidden_statuses: tuple[str, ...] = ()
+    """Statuses a list omits unless its ``status`` parameter asks for them."""
+
+    @property
+    def list_path_template(self) -> str | None:
+        """The list path as Stripe's OpenAPI description spells it."""
+        return self.list_path
+
+    @property
+    def all_event_types(self) -> tuple[str, ...]:
+        names: set[str] = set(self.update_events)
+        if isinstance(self.create_event, str):
+            names.add(self.create_event)
+        elif self.create_event:
+            names.update(self.create_event.values())
+        for transition in self.transitions:
+            names.add(transition.event)
+            names.update(transition.also)
+        if self.delete:
+            names.add(self.delete.event)
+        if self.parent_signal:
+            names.add(self.parent_signal)
+        return tuple(sorted(names))
+
+
+def _m(**table: Any) -> Mapping[str, Any]:
+    return MappingProxyType(table)
+
+
+def _t(event: str, when: Mapping[str, tuple[Any, ...]] | None = None,
+       sets: Mapping[str, Any] | None = None, also: tuple[str, ...] = (),
+       weight: float = 1.0) -> Transition:
+    return Transition(event, MappingProxyType(dict(when or {})),
+                      MappingProxyType(dict(sets or {})), also, weight)
+
+
+_ACTIVE_TOGGLE = {"active": TOGGLE}
+
+KINDS: tuple[Kind, ...] = (
+    # Stripe sends no account.created: a new connected account announces itself with
+    # account.updated as onboarding fills it in (best known behaviour).
+    Kind("account", "accounts", "acct_", 16, "/v1/accounts", "/v1/accounts/{account}",
+         "rak_connected_account", create_event="account.updated",
+         update_events=("account.updated",), editable=("metadata", "email"),
+         transitions=(
+             _t("account.updated", {"charges_enabled": (False,)},
+                {"charges_enabled": True, "details_submitted": True}),
+             _t("account.updated", {"payouts_enabled": (False,)}, {"payouts_enabled": True}),
+         )),
+    Kind("application_fee", "application_fees", "fee_", 24, "/v1/application_fees",
+         "/v1/application_fees/{id}", "rak_application_fee",
+         create_event="application_fee.created",
+         transitions=(
+             _t("application_fee.refunded", {"refunded": (False,)},
+                {"refunded": True, "amount_refunded": Copy("amount")}),
+         ), refs=_m(charge="charge")),
+    Kind("issuing.authorization", "authorizations", "iauth_", 24,
+         "/v1/issuing/authorizations", "/v1/issuing/authorizations/{authorization}",
+         "rak_issuing_authorization", create_event="issuing_authorization.created",
+         update_events=("issuing_authorization.updated",),
+         transitions=(
+             _t("issuing_authorization.updated", {"status": ("pending",)},
+                {"status": OneOf(("closed", "reversed")), "approved": True}),
+             _t("issuing_authorization.request", {"status": ("pending",)},
+                {"pending_request": None}, weight=0.3),
+         )),
+    # Balance transactions never change and Stripe sends no event for them.
+    Kind("balance_transaction", "balance_transactions", "txn_", 24,
+         "/v1/balance_transactions", "/v1/balance_transactions/{id}", "rak_balance",
+         editable=()),
+    Kind("billing_portal.configuration", "billing_portal_configurations", "bpc_", 24,
+         "/v1/billing_portal/configurations",
+         "/v1/billing_portal/configurations/{configuration}",
+         "rak_billing_portal_configuration",
+         create_event="billing_portal.configuration.created",
+         update_events=("billing_portal.configuration.updated",),
+         editable=("metadata", "default_return_url")),
+    Kind("issuing.cardholder", "cardholders", "ich_", 24, "/v1/issuing/cardholders",
+         "/v1/issuing/cardholders/{cardholder}", "rak_issuing_cardholder",
+         create_event="issuing_cardholder.created",
+         update_events=("issuing_cardholder.updated",), editable=("metadata", "email"),
+         transitions=(
+             _t("issuing_cardholder.updated", {"status": ("active",)}, {"status": "inactive"}),
+         )),
+    Kind("issuing.card", "cards", "ic_", 24, "/v1/issuing/cards", "/v1/issuing/cards/{card}",
+         "rak_issuing_card", create_event="issuing_card.created",
+         update_events=("issuing_card.updated",),
+         transitions=(
+             _t("issuing_card.updated", {"status": ("active",)},
+                {"status": OneOf(("inactive", "canceled"))}),
+         )),
+    # A charge announces its outcome, never "created": charge.succeeded, .pending or .failed.
+    Kind("charge", "charges", "ch_", 24, "/v1/charges", "/v1/charges/{charge}", "rak_charge",
+         create_event=_m(succeeded="charge.succeeded", pending="charge.pending",
+                         failed="charge.failed"),
+         update_events=("charge.updated",), editable=("metadata", "description"),
+         transitions=(
+             _t("charge.captured", {"status": ("succeeded",), "captured": (False,)},
+                {"captured": True, "amount_captured": Copy("amount")}, weight=2),
+             _t("charge.succeeded", {"status": ("pending",)},
+                {"status": "succeeded", "paid": True}, weight=2),
+             _t("charge.failed", {"status": ("pending",)},
+                {"status": "failed", "paid": False, "failure_code": "card_declined",
+                 "failure_message": "Your card was declined."}),
+             _t("charge.expired", {"status": ("succeeded",), "captured": (False,)},
+                {"refunded": True, "amount_refunded": Copy("amount")}, weight=0.5),
+             # charge.refunded comes with a refund object (refund.created): see lifecycle.
+             _t("charge.refunded", {"status": ("succeeded",), "captured": (True,),
+                                    "refunded": (False,)},
+                {"refunded": True, "amount_refunded": Copy("amount")}),
+         ), refs=_m(customer="customer")),
+    # Checkout sessions send no creation event: the first one is completed or expired.
+    Kind("checkout.session", "checkout_sessions", "cs_test_", 58, "/v1/checkout/sessions",
+         "/v1/checkout/sessions/{session}", "rak_checkout_session", editable=(),
+         transitions=(
+             _t("checkout.session.completed", {"status": ("open",)},
+                {"status": "complete", "payment_status": OneOf(("paid", "unpaid"))}, weight=3),
+             _t("checkout.session.expired", {"status": ("open",)}, {"status": "expired"}),
+             _t("checkout.session.async_payment_succeeded",
+                {"status": ("complete",), "payment_status": ("unpaid",)},
+                {"payment_status": "paid"}),
+             _t("checkout.session.async_payment_failed",
+                {"status": ("complete",), "payment_status": ("unpaid",)}, {}, weight=0.3),
+         ), refs=_m(customer="customer")),
+    Kind("coupon", "coupons", "", 8, "/v1/coupons", "/v1/coupons/{coupon}", "rak_coupon",
+         create_event="coupon.created", update_events=("coupon.updated",),
+         editable=("metadata", "name"), delete=Delete("coupon.deleted")),
+    Kind("credit_note", "credit_notes", "cn_", 24, "/v1/credit_notes",
+         "/v1/credit_notes/{id}", "rak_credit_note", create_event="credit_note.created",
+         update_events=("credit_note.updated",), editable=("metadata", "memo"),
+         transitions=(
+             _t("credit_note.voided", {"status": ("issued",)},
+                {"status": "void", "voided_at": NOW}),
+         ), refs=_m(customer="customer", invoice="invoice")),
+    Kind("customer", "customers", "cus_", 14, "/v1/customers", "/v1/customers/{customer}",
+         "rak_customer", create_event="customer.created", update_events=("customer.updated",),
+         editable=("metadata", "description", "email", "name", "phone"),
+         delete=Delete("customer.deleted")),
+    Kind("dispute", "disputes", "dp_", 24, "/v1/disputes", "/v1/disputes/{dispute}",
+         "rak_dispute", create_event="charge.dispute.created",
+         update_events=("charge.dispute.updated",),
+         transitions=(
+             _t("charge.dispute.updated",
+                {"status": ("warning_needs_response", "needs_response")},
+                {"status": "under_review"}, weight=2),
+             _t("charge.dispute.closed", {"status": ("under_review",)},
+                {"status": OneOf(("won", "lost"))}, weight=2),
+             _t("charge.dispute.funds_withdrawn", {"status": ("needs_response",)}, {}),
+             _t("charge.dispute.funds_reinstated", {"status": ("won",)}, {}, weight=0.5),
+         ), refs=_m(charge="charge")),
+    Kind("radar.early_fraud_warning", "early_fraud_warnings", "issfr_", 24,
+         "/v1/radar/early_fraud_warnings",
+         "/v1/radar/early_fraud_warnings/{early_fraud_warning}",
+         "rak_radar_early_fraud_warning", create_event="radar.early_fraud_warning.created",
+         editable=(),
+         transitions=(
+             _t("radar.early_fraud_warning.updated", {"actionable": (True,)},
+                {"actionable": False}),
+         ), refs=_m(charge="charge")),
+    Kind("event", "events", "evt_", 24, "/v1/events", "/v1/events/{id}", "rak_event",
+         editable=()),
+    Kind("file", "files", "file_", 24, "/v1/files", "/v1/files/{file}", "rak_file",
+         create_event="file.created", editable=()),
+    Kind("identity.verification_session", "identity_verification_sessions", "vs_", 24,
+         "/v1/identity/verification_sessions",
+         "/v1/identity/verification_sessions/{session}", "rak_identity_verification_session",
+         create_event="identity.verification_session.created",
+         transitions=(
+             _t("identity.verification_session.processing", {"status": ("requires_input",)},
+                {"status": "processing"}, weight=2),
+             _t("identity.verification_session.verified", {"status": ("processing",)},
+                {"status": "verified"}, weight=2),
+             _t("identity.verification_session.requires_input", {"status": ("processing",)},
+                {"status": "requires_input"}),
+             _t("identity.verification_session.canceled", {"status": ("requires_input",)},
+                {"status": "canceled"}),
+             _t("identity.verification_session.redacted", {"status": ("verified", "canceled")},
+                {"redaction": {"status": "redacted"}}, weight=0.3),
+         )),
+    Kind("invoice", "invoices", "in_", 24, "/v1/invoices", "/v1/invoices/{invoice}",
+         "rak_invoice", create_event="invoice.created", update_events=("invoice.updated",),
+         editable=("metadata", "description", "footer"),
+         transitions=(
+             _t("invoice.finalized", {"status": ("draft",)},
+                {"status": "open", "status_transitions.finalized_at": NOW}, weight=3),
+             _t("invoice.paid", {"status": ("open",)},
+                {"status": "paid", "paid": True, "amount_paid": Copy("amount_due"),
+                 "amount_remaining": 0, "attempted": True,
+                 "status_transitions.paid_at": NOW},
+                also=("invoice.payment_succeeded",), weight=3),
+             _t("invoice.payment_failed", {"status": ("open",)},
+                {"attempted": True, "attempt_count": Token("increment")}),
+             _t("invoice.voided", {"status": ("open",)},
+                {"status": "void", "status_transitions.voided_at": NOW}),
+             _t("invoice.marked_uncollectible", {"status": ("open",)},
+                {"status": "uncollectible",
+                 "status_transitions.marked_uncollectible_at": NOW}, weight=0.5),
+             _t("invoice.sent", {"status": ("open",)}, {"webhooks_delivered_at": NOW},
+                weight=0.5),
+         ),
+         delete=Delete("invoice.deleted", when=_m(status=("draft",)),
+                       refusal="You can only delete draft invoices."),
+         refs=_m(customer="customer")),
+    # Stripe removed invoiceitem.updated: editing an invoice item sends no event at all.
+    Kind("invoiceitem", "invoice_items", "ii_", 24, "/v1/invoiceitems",
+         "/v1/invoiceitems/{invoiceitem}", "rak_invoice", create_event="invoiceitem.created",
+         editable=("metadata", "description"), delete=Delete("invoiceitem.deleted"),
+         refs=_m(customer="customer")),
+    Kind("issuing.dispute", "issuing_disputes", "idp_", 24, "/v1/issuing/disputes",
+         "/v1/issuing/disputes/{dispute}", "rak_issuing_dispute",
+         create_event="issuing_dispute.created", update_events=("issuing_dispute.updated",),
+         transitions=(
+             _t("issuing_dispute.submitted", {"status": ("unsubmitted",)},
+                {"status": "submitted"}, weight=2),
+             _t("issuing_dispute.closed", {"status": ("submitted",)},
+                {"status": OneOf(("won", "lost"))}, weight=2),
+             _t("issuing_dispute.funds_reinstated", {"status": ("won",)}, {}, weight=0.5),
+             _t("issuing_dispute.funds_rescinded", {"status": ("lost",)}, {}, weight=0.5),
+         )),
+    # PaymentIntents send no payment_intent.updated: a plain edit is silent.
+    Kind("payment_intent", "payment_intents", "pi_", 24, "/v1/payment_intents",
+         "/v1/payment_intents/{intent}", "rak_payment_intent",
+         create_event="payment_intent.created", editable=("metadata", "description"),
+         transitions=(
+             _t("payment_intent.succeeded",
+                {"status": ("requires_payment_method", "requires_confirmation", "processing",
+                            "requires_action", "requires_capture")},
+                {"status": "succeeded", "amount_received": Copy("amount")}, weight=4),
+             _t("payment_intent.processing", {"status": ("requires_confirmation",)},
+                {"status": "processing"}),
+             _t("payment_intent.requires_action",
+                {"status": ("requires_payment_method", "requires_confirmation")},
+                {"status": "requires_action"}),
+             _t("payment_intent.payment_failed", {"status": ("processing", "requires_action")},
+                {"status": "requires_payment_method"}),
+             _t("payment_intent.amount_capturable_updated",
+                {"status": ("requires_confirmation", "processing")},
+                {"status": "requires_capture", "amount_capturable": Copy("amount")}),
+             _t("payment_intent.canceled",
+                {"status": ("requires_payment_method", "requires_confirmation",
+                            "requires_action", "requires_capture")},
+                {"status": "canceled", "canceled_at": NOW,
+                 "cancellation_reason": "requested_by_customer"}),
+             _t("payment_intent.partially_funded", {"status": ("requires_payment_method",)},
+                {}, weight=0.2),
+         ), refs=_m(customer="customer")),
+    Kind("payment_link", "payment_links", "plink_", 24, "/v1/payment_links",
+         "/v1/payment_links/{payment_link}", "rak_payment_link",
+         create_event="payment_link.created", update_events=("payment_link.updated",),
+         transitions=(_t("payment_link.updated", {}, _ACTIVE_TOGGLE),)),
+    # A customer's payment methods: attaching is their creation, detaching their deletion.
+    Kind("payment_method", "payment_methods", "pm_", 24,
+         "/v1/customers/{customer}/payment_methods",
+         "/v1/customers/{customer}/payment_methods/{payment_method}", "rak_payment_method",
+         create_event="payment_method.attached", update_events=("payment_method.updated",),
+         transitions=(
+             _t("payment_method.automatically_updated", {"type": ("card",)},
+                {"card.exp_year": Token("increment")}, weight=0.5),
+         ),
+         delete=Delete("payment_method.detached", style="detach"),
+         parent="customer", parent_field="customer", top_level=False),
+    Kind("payout", "payouts", "po_", 24, "/v1/payouts", "/v1/payouts/{payout}", "rak_payout",
+         create_event="payout.created", update_events=("payout.updated",),
+         editable=("metadata", "description"),
+         transitions=(
+             _t("payout.paid", {"status": ("in_transit", "pending")}, {"status": "paid"},
+                weight=3),
+             _t("payout.failed", {"status": ("in_transit", "pending")},
+                {"status": "failed", "failure_code": "account_closed",
+                 "failure_message": "The bank account has been closed."}),
+             _t("payout.canceled", {"status": ("pending",)}, {"status": "canceled"}),
+             _t("payout.reconciliation_completed",
+                {"status": ("paid",), "reconciliation_status": ("in_progress",)},
+                {"reconciliation_status": "completed"}),
+         )),
+    Kind("plan", "plans", "price_", 24, "/v1/plans", "/v1/plans/{plan}", "rak_plan",
+         create_event="plan.created", update_events=("plan.updated",),
+         editable=("metadata", "nickname"),
+         transitions=(_t("plan.updated", {}, _ACTIVE_TOGGLE, weight=0.3),),
+         delete=Delete("plan.deleted"), refs=_m(product="product")),
+    Kind("price", "prices", "price_", 24, "/v1/prices", "/v1/prices/{price}", "rak_price",
+         create_event="price.created", update_events=("price.updated",),
+         editable=("metadata", "nickname"),
+         transitions=(_t("price.updated", {}, _ACTIVE_TOGGLE, weight=0.3),),
+         delete=Delete("price.deleted"), refs=_m(product="product")),
+    Kind("product", "products", "prod_", 14, "/v1/products", "/v1/products/{id}",
+         "rak_product", create_event="product.created", update_events=("product.updated",),
+         editable=("metadata", "description", "name"),
+         transitions=(_t("product.updated", {}, {**_ACTIVE_TOGGLE, "updated": NOW},
+                         weight=0.3),),
+         delete=Delete("product.deleted")),
+    Kind("promotion_code", "promotion_codes", "promo_", 24, "/v1/promotion_codes",
+         "/v1/promotion_codes/{promotion_code}", "rak_promotion_code",
+         create_event="promotion_code.created", update_events=("promotion_code.updated",),
+         transitions=(_t("promotion_code.updated", {}, _ACTIVE_TOGGLE),),
+         refs=_m(customer="customer")),
+    Kind("quote", "quotes", "qt_", 24, "/v1/quotes", "/v1/quotes/{quote}", "rak_quote",
+         create_event="quote.created", editable=("metadata", "description"),
+         transitions=(
+             _t("quote.finalized", {"status": ("draft",)},
+                {"status": "open", "status_transitions.finalized_at": NOW}, weight=2),
+             _t("quote.accepted", {"status": ("open",)},
+                {"status": "accepted", "status_transitions.accepted_at": NOW}),
+             _t("quote.canceled", {"status": ("draft", "open")},
+                {"status": "canceled", "status_transitions.canceled_at": NOW}),
+         ), refs=_m(customer="customer")),
+    # A refund's edits send both refund.updated and the older charge.refund.updated.
+    Kind("refund", "refunds", "re_", 24, "/v1/refunds", "/v1/refunds/{refund}", "rak_refund",
+         create_event="refund.created", update_events=("refund.updated", "charge.refund.updated"),
+         transitions=(
+             _t("refund.updated", {"status": ("pending",)},
+                {"status": OneOf(("succeeded", "failed"))}, also=("charge.refund.updated",)),
+         ),
+         parent="charge", parent_field="charge", nested_field="refunds"),
+    # A report run announces only its outcome.
+    Kind("reporting.report_run", "report_runs", "frr_", 24, "/v1/reporting/report_runs",
+         "/v1/reporting/report_runs/{report_run}", "rak_report_run",
+         create_event=_m(succeeded="reporting.report_run.succeeded",
+                         failed="reporting.report_run.failed"),
+         editable=(),
+         transitions=(
+             _t("reporting.report_run.succeeded", {"status": ("pending",)},
+                {"status": "succeeded", "succeeded_at": NOW}, weight=3),
+             _t("reporting.report_run.failed", {"status": ("pending",)},
+                {"status": "failed", "error": "Report run failed: internal error."}),
+         )),
+    Kind("reporting.report_type", "report_types", "", 0, "/v1/reporting/report_types",
+         "/v1/reporting/report_types/{report_type}", "rak_report_type", editable=(),
+         transitions=(
+             _t("reporting.report_type.updated", {},
+                {"data_available_end": NOW, "updated": NOW}),
+         ), paginated=False),
+    Kind("review", "reviews", "prv_", 24, "/v1/reviews", "/v1/reviews/{review}", "rak_review",
+         create_event="review.opened", editable=(),
+         transitions=(
+             _t("review.closed", {"open": (True,)},
+                {"open": False,
+                 "closed_reason": OneOf(("approved", "refunded", "refunded_as_fraud",
+                                         "disputed"))}),
+         ), refs=_m(charge="charge")),
+    Kind("scheduled_query_run", "scheduled_query_runs", "sqr_", 24,
+         "/v1/sigma/scheduled_query_runs",
+         "/v1/sigma/scheduled_query_runs/{scheduled_query_run}", "rak_sigma",
+         create_event="sigma.scheduled_query_run.created", editable=()),
+    Kind("setup_intent", "setup_intents", "seti_", 24, "/v1/setup_intents",
+         "/v1/setup_intents/{intent}", "rak_setup_intent", create_event="setup_intent.created",
+         editable=("metadata", "description"),
+         transitions=(
+             _t("setup_intent.succeeded",
+                {"status": ("requires_payment_method", "requires_confirmation", "processing",
+                            "requires_action")},
+                {"status": "succeeded"}, weight=3),
+             _t("setup_intent.requires_action",
+                {"status": ("requires_payment_method", "requires_confirmation")},
+                {"status": "requires_action"}),
+             _t("setup_intent.setup_failed", {"status": ("requires_action", "processing")},
+                {"status": "requires_payment_method"}),
+             _t("setup_intent.canceled",
+                {"status": ("requires_payment_method", "requires_confirmation",
+                            "requires_action")},
+                {"status": "canceled", "cancellation_reason": "requested_by_customer"}),
+         ), refs=_m(customer="customer")),
+    # Canceling a subscription is its "deletion": customer.subscription.deleted, status
+    # canceled, and it stays listed with status=all.
+    Kind("subscription", "subscriptions", "sub_", 24, "/v1/subscriptions",
+         "/v1/subscriptions/{subscription_exposed_id}", "rak_subscription",
+         create_event="customer.subscription.created",
+         update_events=("customer.subscription.updated",),
+         editable=("metadata", "description"),
+         transitions=(
+             _t("customer.subscription.updated", {"status": ("trialing",)},
+                {"status": "active", "trial_end": NOW}),
+             _t("customer.subscription.updated", {"status": ("active",)},
+                {"status": "past_due"}, weight=0.5),
+             _t("customer.subscription.updated", {"status": ("past_due",)},
+                {"status": "active"}, weight=0.5),
+             _t("customer.subscription.updated", {"status": ("active", "trialing")},
+                {"cancel_at_period_end": TOGGLE}),
+             _t("customer.subscription.paused", {"status": ("trialing",)},
+                {"status": "paused"}, weight=0.5),
+             _t("customer.subscription.resumed", {"status": ("paused",)},
+                {"status": "active"}),
+             _t("customer.subscription.trial_will_end", {"status": ("trialing",)}, {},
+                weight=0.5),
+         ),
+         delete=Delete("customer.subscription.deleted", style="cancel",
+                       when=_m(status=("active", "trialing", "past_due", "unpaid", "paused",
+                                       "incomplete")),
+                       refusal="A canceled subscription can only update its "
+                               "cancellation_details and metadata."),
+         refs=_m(customer="customer"), hidden_statuses=("canceled",)),
+    Kind("subscription_schedule", "subscription_schedule", "sub_sched_", 24,
+         "/v1/subscription_schedules", "/v1/subscription_schedules/{schedule}",
+         "rak_subscription_schedule", create_event="subscription_schedule.created",
+         update_events=("subscription_schedule.updated",),
+         transitions=(
+             _t("subscription_schedule.updated", {"status": ("not_started",)},
+                {"status": "active"}, weight=2),
+             _t("subscription_schedule.canceled", {"status": ("not_started", "active")},
+                {"status": "canceled", "canceled_at": NOW}),
+             _t("subscription_schedule.released", {"status": ("active",)},
+                {"status": "released", "released_at": NOW}),
+             _t("subscription_schedule.completed", {"status": ("active",)},
+                {"status": "completed", "completed_at": NOW}),
+             _t("subscription_schedule.aborted", {"status": ("active",)},
+                {"status": "canceled", "canceled_at": NOW}, weight=0.2),
+             _t("subscription_schedule.expiring", {"status": ("active",)}, {}, weight=0.3),
+         ), refs=_m(customer="customer")),
+    Kind("tax_rate", "tax_rates", "txr_", 24, "/v1/tax_rates", "/v1/tax_rates/{tax_rate}",
+         "rak_tax_rate", create_event="tax_rate.created", update_events=("tax_rate.updated",),
+         editable=("metadata", "description", "display_name"),
+         transitions=(_t("tax_rate.updated", {}, _ACTIVE_TOGGLE, weight=0.3),)),
+    # Readers send no creation event, only the outcome of the actions they run.
+    Kind("terminal.reader", "terminal_readers", "tmr_", 24, "/v1/terminal/readers",
+         "/v1/terminal/readers/{reader}", "rak_terminal_reader", editable=(),
+         transitions=(
+             _t("terminal.reader.action_succeeded", {},
+                {"label": TEXT, "status": "online"}, weight=3),
+             _t("terminal.reader.action_failed", {}, {"status": OneOf(("offline", "online"))}),
+         )),
+    Kind("topup", "top_ups", "tu_", 24, "/v1/topups", "/v1/topups/{topup}", "rak_topup",
+         create_event="topup.created", editable=("metadata", "description"),
+         transitions=(
+             _t("topup.succeeded", {"status": ("pending",)}, {"status": "succeeded"},
+                weight=3),
+             _t("topup.failed", {"status": ("pending",)},
+                {"status": "failed", "failure_code": "insufficient_funds",
+                 "failure_message": "The bank account has insufficient funds."}),
+             _t("topup.canceled", {"status": ("pending",)}, {"status": "canceled"}),
+             _t("topup.reversed", {"status": ("succeeded",)}, {"status": "reversed"},
+                weight=0.5),
+         )),
+    Kind("issuing.transaction", "transactions", "ipi_", 24, "/v1/issuing/transactions",
+         "/v1/issuing/transactions/{transaction}", "rak_issuing_transaction",
+         create_event="issuing_transaction.created",
+         update_events=("issuing_transaction.updated",)),
+    Kind("transfer", "transfers", "tr_", 24, "/v1/transfers", "/v1/transfers/{transfer}",
+         "rak_transfer", create_event="transfer.created", update_events=("transfer.updated",),
+         editable=("metadata", "description"),
+         transitions=(
+             _t("transfer.reversed", {"reversed": (False,)},
+                {"reversed": True, "amount_reversed": Copy("amount")}, weight=0.5),
+         )),
+    # Child lists. A customer's balance transactions, an invoice's lines and a subscription's
+    # items have no events of their own: a change shows as an update of the parent.
+    Kind("customer_balance_transaction", "customer_balance_transactions", "cbtxn_", 24,
+         "/v1/customers/{customer}/balance_transactions",
+         "/v1/customers/{customer}/balance_transactions/{transaction}", "rak_customer",
+         editable=("metadata", "description"), parent="customer", parent_field="customer",
+         top_level=False, parent_signal="customer.updated"),
+    Kind("line_item", "invoice_line_items", "il_", 24, "/v1/invoices/{invoice}/lines", None,
+         "rak_invoice", editable=("metadata", "description"), parent="invoice",
+         parent_field="invoice", nested_field="lines", top_level=False,
+         parent_signal="invoice.updated"),
+    Kind("subscription_item", "subscription_items", "si_", 14, "/v1/subscription_items",
+         "/v1/subscription_items/{item}", "rak_subscription",
+         editable=("metadata", "quantity"), parent="subscription",
+         parent_field="subscription", parent_in_query=True, nested_field="items",
+         top_level=False, parent_signal="customer.subscription.updated",
+         delete=Delete("customer.subscription.updated")),
+    Kind("person", "persons", "person_", 24, "/v1/accounts/{account}/persons",
+         "/v1/accounts/{account}/persons/{person}", "rak_person",
+         create_event="person.created", update_events=("person.updated",),
+         editable=("metadata", "first_name", "last_name"), delete=Delete("person.deleted"),
+         parent="account", parent_field="account", top_level=False),
+)
+
+BY_OBJECT: Mapping[str, Kind] = MappingProxyType({k.object: k for k in KINDS})
+BY_STREAM: Mapping[str, Kind] = MappingProxyType({k.stream: k for k in KINDS})
+
+# Served besides the kinds' own paths: the customer-filtered payment method list (without a
+# customer Stripe lists only Treasury payment methods, which the emulator has none of).
+EXTRA_LIST_PATHS: tuple[str, ...] = ("/v1/payment_methods",)
+
+# Stripe's real report type ids (a fixed set Stripe publishes, not generated objects).
+REPORT_TYPE_IDS: tuple[str, ...] = (
+    "balance.summary.1",
+    "balance_change_from_activity.itemized.1",
+    "balance_change_from_activity.itemized.2",
+    "balance_change_from_activity.itemized.3",
+    "balance_change_from_activity.summary.1",
+    "connected_account_balance.summary.1",
+    "connected_account_balance_change_from_activity.itemized.1",
+    "connected_account_payouts.itemized.1",
+    "connected_account_payout_reconciliation.summary.1",
+    "ending_balance_reconciliation.itemized.1",
+    "ending_balance_reconciliation.itemized.2",
+    "ending_balance_reconciliation.itemized.3",
+    "ending_balance_reconciliation.itemized.4",
+    "ending_balance_reconciliation.summary.1",
+    "payout_reconciliation.itemized.1",
+    "payout_reconciliation.itemized.2",
+    "payout_reconciliation.itemized.3",
+    "payout_reconciliation.itemized.4",
+    "payout_reconciliation.itemized.5",
+    "payout_reconciliation.summary.1",
+    "payouts.itemized.1",
+    "payouts.itemized.2",
+    "payouts.itemized.3",
+    "payouts.summary.1",
+    "card_payments_fees.transaction_level.2",
+)
+
+
+def kind_for(name: str) -> Kind | None:
+    """The kind named by a stream name or an object type."""
+    return BY_STREAM.get(name) or BY_OBJECT.get(name)

@@ -1,0 +1,160 @@
+"""The emulator's switches and its API keys."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import spec
+
+DEFAULT_TEST_KEY = "sk_test_emulator"
+DEFAULT_LIVE_KEY = "sk_live_emulator"
+KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9_]+$")
+VERSION_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z_]+)?$")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass
+class Settings:
+    """Every switch of the emulator; ``POST /_emulator/config`` sets any subset by name."""
+
+    latency: str | float = 0.0
+    """Milliseconds added to each response, or ``"realistic"`` (80 ms + 2.2 ms per object
+    returned, +-15% jitter: about 300 ms for a page of 100, like Stripe's list calls)."""
+    rate_limit: bool = True
+    rate_limit_test: float = 25.0
+    """Requests per second per account with a test key (Stripe's sandbox limit)."""
+    rate_limit_live: float = 100.0
+    """Requests per second per account with a live key."""
+    per_endpoint_limit_enabled: bool = False
+    per_endpoint_limit: float = 25.0
+    """Requests per second per account and endpoint (method + path template)."""
+    fault_rate: float = 0.0
+    """Probability that a request fails with 500 api_error."""
+    fault_retry_share: float = 0.5
+    """Share of those 500s that say ``Stripe-Should-Retry: true``."""
+    drop_rate: float = 0.0
+    """Probability that the connection is closed without any response."""
+    lock_timeout_rate: float = 0.0
+    """Probability of a 429 ``lock_timeout`` (lock contention on an object)."""
+    event_max_delay: float = 0.0
+    """Each new event becomes listable after a uniform 0..max delay (seconds): the events list
+    is eventually consistent on Stripe."""
+    api_version: str = field(default_factory=spec.api_version)
+    """The accounts' default API version: answers without Stripe-Version, new events."""
+    api_versions: dict[str, str] = field(default_factory=dict)
+    """Default API version per account id, overriding ``api_version``."""
+
+    def update(self, changes: dict[str, Any]) -> None:
+        known = {f.name: f for f in dataclasses.fields(self)}
+        for name, value in changes.items():
+            if name not in known:
+                raise ConfigError(f"Unknown setting: {name}. Known: {', '.join(sorted(known))}")
+            current = getattr(self, name)
+            if name == "latency":
+                value = parse_latency(value)
+            elif name in ("api_version",):
+                if not isinstance(value, str) or not VERSION_PATTERN.match(value):
+                    raise ConfigError(f"Invalid API version: {value!r}")
+            elif name == "api_versions":
+                if not isinstance(value, dict) or not all(
+                        isinstance(v, str) and VERSION_PATTERN.match(v) for v in value.values()):
+                    raise ConfigError("api_versions maps account ids to API versions")
+                value = dict(value)
+            elif isinstance(current, bool):
+                if not isinstance(value, bool):
+                    raise ConfigError(f"{name} must be true or false")
+            elif isinstance(current, float):
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                    raise ConfigError(f"{name} must be a number >= 0")
+                if name.endswith("_rate") or name.endswith("_share"):
+                    if value > 1:
+                        raise ConfigError(f"{name} is a probability, at most 1")
+                value = float(value)
+            setattr(self, name, value)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def version_of(self, account: str) -> str:
+        return self.api_versions.get(account, self.api_version)
+
+
+def parse_latency(value: Any) -> str | float:
+    if value in (None, "none", "off", ""):
+        return 0.0
+    if value == "realistic":
+        return "realistic"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"latency is 'realistic' or milliseconds, not {value!r}") from None
+    if number < 0:
+        raise ConfigError("latency must be >= 0")
+    return number
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    key: str
+    livemode: bool
+    permissions: frozenset[str] | None
+    """Object types a restricted key may read; None for a secret key (everything)."""
+
+    @property
+    def restricted(self) -> bool:
+        return self.permissions is not None
+
+
+class KeyRing:
+    """The keys the emulator accepts."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, ApiKey] = {}
+        self.reset()
+
+    def reset(self) -> None:
+        self.keys = {
+            DEFAULT_TEST_KEY: ApiKey(DEFAULT_TEST_KEY, False, None),
+            DEFAULT_LIVE_KEY: ApiKey(DEFAULT_LIVE_KEY, True, None),
+        }
+
+    def add(self, key: str, permissions: list[str] | None) -> ApiKey:
+        match = KEY_PATTERN.match(key)
+        if not match:
+            raise ConfigError("A key looks like sk_test_..., sk_live_..., rk_test_... or "
+                              "rk_live_...")
+        restricted = match.group(1) == "rk"
+        if restricted and permissions is None:
+            raise ConfigError("A restricted key needs its list of readable resources "
+                              "(permissions)")
+        if not restricted and permissions is not None:
+            raise ConfigError("Only restricted keys (rk_...) have permissions")
+        api_key = ApiKey(key, match.group(2) == "live",
+                         frozenset(permissions) if permissions is not None else None)
+        self.keys[key] = api_key
+        return api_key
+
+    def remove(self, key: str) -> bool:
+        return self.keys.pop(key, None) is not None
+
+    def get(self, key: str) -> ApiKey | None:
+        return self.keys.get(key)
+
+
+def mask_key(key: str, visible: int) -> str:
+    """A key as Stripe shows it in errors: its prefix, stars, and its last few characters.
+
+    Short keys show fewer characters so that no key is ever echoed whole.
+    """
+    match = re.match(r"^([a-z]{2}_(?:test|live)_)", key)
+    prefix = match.group(1) if match else ""
+    rest = key[len(prefix):]
+    shown = min(visible, len(rest) // 3)
+    hidden = len(rest) - shown
+    return prefix + "*" * max(hidden, 4) + (rest[-shown:] if shown else "")

@@ -1,0 +1,407 @@
+"""The control API under ``/_emulator/`` (no authentication) and its Python client.
+
+Tests and benchmarks drive the emulator through it: seed data, make changes (which emit the
+events Stripe would), move the clock, flip switches, register keys, read the ground truth the
+connector should converge to, and read request statistics. See README.md for the reference.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+import orjson
+import requests
+from aiohttp import web
+
+from .app import STATE_KEY, State, handle_api
+from .catalog import KINDS, Kind, kind_for
+from .config import ConfigError
+from .mutate import MutationError
+from .store import RETENTION_SECONDS, Dataset, Obj
+
+DEFAULT_YEARS = 3.0
+
+
+class ControlError(Exception):
+    pass
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    if not raw:
+        return {}
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise ControlError(f"The body is not JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise ControlError("The body must be a JSON object")
+    return data
+
+
+def _kind(name: Any) -> Kind:
+    kind = kind_for(name) if isinstance(name, str) else None
+    if kind is None:
+        raise ControlError(f"Unknown stream or object type: {name!r}")
+    return kind
+
+
+def _dataset(state: State, account: Any, livemode: Any) -> Dataset:
+    if account is not None and not isinstance(account, str):
+        raise ControlError("account is an account id (acct_...) or null")
+    dataset = state.store.dataset(account or None, bool(livemode))
+    if dataset is None:
+        raise ControlError(f"No such connected account: {account!r} (seed accounts on the "
+                           "platform first)")
+    return dataset
+
+
+def _flag(value: str | None) -> bool:
+    return value in ("1", "true", "yes", "live")
+
+
+def _guarded(handler: Any) -> Any:
+    async def wrapped(request: web.Request) -> web.Response:
+        try:
+            response: web.Response = await handler(request, request.app[STATE_KEY])
+            return response
+        except (ControlError, ConfigError, MutationError) as error:
+            return _json({"error": str(error)}, 400)
+    return wrapped
+
+
+async def reset(request: web.Request, state: State) -> web.Response:
+    state.reset()
+    state.stats.reset()
+    return _json({"ok": True})
+
+
+async def seed(request: web.Request, state: State) -> web.Response:
+    body = await _body(request)
+    counts_in = body.get("counts") or {}
+    if not isinstance(counts_in, dict):
+        raise ControlError("counts maps stream names (or object types) to numbers")
+    counts: dict[Kind, int] = {}
+    for name, count in counts_in.items():
+        kind = _kind(name)
+        if kind.object == "event":
+            raise ControlError("Events are not seeded: they come with seeded objects created "
+                               "in the last 30 days, and with mutations")
+        if not isinstance(count, int) or count < 0:
+            raise ControlError(f"The count of {name} must be a whole number >= 0")
+        counts[kind] = counts.get(kind, 0) + count
+    years = body.get("years", DEFAULT_YEARS)
+    if not isinstance(years, (int, float)) or years <= 0:
+        raise ControlError("years must be a number > 0")
+    dataset = _dataset(state, body.get("account"), body.get("livemode"))
+    rng = random.Random(body.get("seed"))
+    started = time.perf_counter()
+    mutator = state.mutator(dataset, rng)
+    made = mutator.seed(counts, float(years))
+    return _json({"created": made, "events": len(dataset.events),
+                  "seconds": round(time.perf_counter() - started, 3)})
+
+
+async def mutate(request: web.Request, state: State) -> web.Response:
+    body = await _body(request)
+    dataset = _dataset(state, body.get("account"), body.get("livemode"))
+    rng = random.Random(body.get("seed")) if "seed" in body else None
+    mutator = state.mutator(dataset, rng)
+    ops: list[dict[str, Any]] = []
+    if "random" in body:
+        count = body["random"]
+        if not isinstance(count, int) or count < 0:
+            raise ControlError("random is the number of changes to make")
+        streams = body.get("streams")
+        if streams is None:
+            kinds = [k for k in KINDS if k.all_event_types and k.object != "event"]
+        elif isinstance(streams, list):
+            kinds = [_kind(name) for name in streams]
+        else:
+            raise ControlError("streams is a list of stream names")
+        ops = mutator.random_ops(count, kinds)
+    elif "ops" in body:
+        if not isinstance(body["ops"], list):
+            raise ControlError("ops is a list of {op, stream, id, changes}")
+        for spec in body["ops"]:
+            ops.append(_apply_op(mutator, dataset, spec))
+    else:
+        raise ControlError("Give either random (with streams and seed) or ops")
+    events = [orjson.Fragment(event.blob) for event in mutator.made]
+    return _json({"ops": ops, "events": events})
+
+
+def _apply_op(mutator: Any, dataset: Dataset, spec: Any) -> dict[str, Any]:
+    if not isinstance(spec, dict):
+        raise ControlError("Each op is an object")
+    op = spec.get("op")
+    kind = _kind(spec.get("stream") or spec.get("object"))
+    changes = spec.get("changes") or {}
+    if not isinstance(changes, dict):
+        raise ControlError("changes is an object of field -> value")
+    if op == "create":
+        obj = mutator.create(kind, changes)
+        return {"op": op, "stream": kind.stream, "id": obj.id}
+    object_id = spec.get("id")
+    obj = dataset.get(object_id, kind.object) if isinstance(object_id, str) else None
+    if obj is None:
+        raise ControlError(f"No such {kind.object}: {object_id!r}")
+    if op == "update":
+        event = spec.get("event")
+        mutator.update(obj, changes, event=event if isinstance(event, str) else None)
+    elif op == "delete":
+        mutator.delete(obj)
+    else:
+        raise ControlError(f"op is create, update or delete, not {op!r}")
+    return {"op": op, "stream": kind.stream, "id": obj.id}
+
+
+async def clock_get(request: web.Request, state: State) -> web.Response:
+    clock = state.store.clock
+    return _json({"now": clock.now(), "offset": clock.offset})
+
+
+async def clock_set(request: web.Request, state: State) -> web.Response:
+    body = await _body(request)
+    clock = state.store.clock
+    if isinstance(body.get("advance"), (int, float)):
+        clock.advance(float(body["advance"]))
+    elif isinstance(body.get("set"), (int, float)):
+        clock.set(float(body["set"]))
+    else:
+        raise ControlError("Give advance (seconds) or set (unix time)")
+    return _json({"now": clock.now(), "offset": clock.offset})
+
+
+async def config_get(request: web.Request, state: State) -> web.Response:
+    return _json(state.settings.as_dict())
+
+
+async def config_set(request: web.Request, state: State) -> web.Response:
+    state.settings.update(await _body(request))
+    return _json(state.settings.as_dict())
+
+
+async def keys_get(request: web.Request, state: State) -> web.Response:
+    return _json({"keys": [
+        {"key": k.key, "livemode": k.livemode,
+         "permissions": sorted(k.permissions) if k.permissions is not None else None}
+        for k in state.keys.keys.values()]})
+
+
+async def keys_set(request: web.Request, state: State) -> web.Response:
+    body = await _body(request)
+    key = body.get("key")
+    if not isinstance(key, str):
+        raise ControlError("key is the API key to accept")
+    if body.get("remove"):
+        return _json({"removed": state.keys.remove(key)})
+    permissions = body.get("permissions")
+    objects: list[str] | None = None
+    if permissions is not None:
+        if not isinstance(permissions, list):
+            raise ControlError("permissions is a list of streams or object types it may read")
+        objects = [_kind(name).object for name in permissions]
+    api_key = state.keys.add(key, objects)
+    return _json({"key": api_key.key, "livemode": api_key.livemode,
+                  "permissions": sorted(api_key.permissions)
+                  if api_key.permissions is not None else None})
+
+
+def ground_truth_of(state: State, dataset: Dataset, kind: Kind) -> list[bytes]:
+    """What a complete, correct read of the stream holds now, as its list renders it."""
+    if kind.object == "event":
+        now = state.store.clock.now()
+        horizon = int(now) - RETENTION_SECONDS
+        return [e.blob for e in reversed(dataset.events.items)
+                if e.created >= horizon and e.visible_at <= now]
+    if kind.top_level:
+        return [o.blob for o in reversed(dataset.top[kind.object].items) if o.listed]
+    parent_kind = kind_for(kind.parent or "")
+    assert parent_kind is not None
+    parents: list[Obj] = [o for o in reversed(dataset.top[parent_kind.object].items)
+                          if o.listed and not o.deleted]
+    blobs: list[bytes] = []
+    for parent in parents:
+        blobs.extend(child.blob for child in dataset.listed_children(kind.object, parent.id))
+    return blobs
+
+
+async def ground_truth(request: web.Request, state: State) -> web.Response:
+    query = request.query
+    dataset = _dataset(state, query.get("account"), _flag(query.get("livemode")))
+    names = query.getall("stream", [])
+    kinds = [_kind(name) for name in names] if names else list(KINDS)
+    streams = {kind.stream: [orjson.Fragment(blob)
+                             for blob in ground_truth_of(state, dataset, kind)]
+               for kind in kinds}
+    return _json({"account": dataset.account, "livemode": dataset.livemode,
+                  "streams": streams})
+
+
+async def stats_get(request: web.Request, state: State) -> web.Response:
+    return _json(state.stats.as_dict())
+
+
+async def stats_reset(request: web.Request, state: State) -> web.Response:
+    state.stats.reset()
+    return _json({"ok": True})
+
+
+async def health(request: web.Request, state: State) -> web.Response:
+    return _json({"ok": True, "account": state.store.platform})
+
+
+async def not_found(request: web.Request) -> web.Response:
+    return _json({"error": f"No control route {request.method} {request.path}"}, 404)
+
+
+def make_app(state: State) -> web.Application:
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app[STATE_KEY] = state
+    routes = [
+        ("POST", "/_emulator/reset", reset),
+        ("POST", "/_emulator/seed", seed),
+        ("POST", "/_emulator/mutate", mutate),
+        ("GET", "/_emulator/clock", clock_get),
+        ("POST", "/_emulator/clock", clock_set),
+        ("GET", "/_emulator/config", config_get),
+        ("POST", "/_emulator/config", config_set),
+        ("GET", "/_emulator/keys", keys_get),
+        ("POST", "/_emulator/keys", keys_set),
+        ("GET", "/_emulator/ground_truth", ground_truth),
+        ("GET", "/_emulator/stats", stats_get),
+        ("POST", "/_emulator/stats/reset", stats_reset),
+        ("GET", "/_emulator/health", health),
+    ]
+    for method, path, handler in routes:
+        app.router.add_route(method, path, _guarded(handler))
+    app.router.add_route("*", "/_emulator/{tail:.*}", not_found)
+    app.router.add_route("*", "/{tail:.*}", handle_api)
+    return app
+
+
+class EmulatorClient:
+    """The control API from Python (synchronous, ``requests``)."""
+
+    def __init__(self, base_url: str, timeout: float = 600.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None,
+              params: Any = None) -> Any:
+        response = self.session.request(method, f"{self.base_url}/_emulator/{path}",
+                                        json=body, params=params, timeout=self.timeout)
+        if response.status_code != 200:
+            try:
+                message = response.json().get("error", response.text)
+            except ValueError:
+                message = response.text
+            raise ControlError(f"{method} /_emulator/{path}: {response.status_code} {message}")
+        return response.json()
+
+    def reset(self) -> None:
+        self._call("POST", "reset")
+
+    def seed(self, counts: dict[str, int], seed: int | None = None, account: str | None = None,
+             years: float = DEFAULT_YEARS, livemode: bool = False) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", "seed", {
+            "counts": counts, "seed": seed, "account": account, "years": years,
+            "livemode": livemode})
+        return result
+
+    def mutate_random(self, count: int, seed: int | None = None,
+                      streams: list[str] | None = None, account: str | None = None,
+                      livemode: bool = False) -> dict[str, Any]:
+        body: dict[str, Any] = {"random": count, "streams": streams, "account": account,
+                                "livemode": livemode}
+        if seed is not None:
+            body["seed"] = seed
+        result: dict[str, Any] = self._call("POST", "mutate", body)
+        return result
+
+    def mutate(self, ops: list[dict[str, Any]], account: str | None = None,
+               livemode: bool = False) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", "mutate", {
+            "ops": ops, "account": account, "livemode": livemode})
+        return result
+
+    def create(self, stream: str, changes: dict[str, Any] | None = None,
+               **kwargs: Any) -> dict[str, Any]:
+        return self.mutate([{"op": "create", "stream": stream, "changes": changes or {}}],
+                           **kwargs)
+
+    def update(self, stream: str, object_id: str, changes: dict[str, Any] | None = None,
+               event: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        op: dict[str, Any] = {"op": "update", "stream": stream, "id": object_id,
+                              "changes": changes or {}}
+        if event is not None:
+            op["event"] = event
+        return self.mutate([op], **kwargs)
+
+    def delete(self, stream: str, object_id: str, **kwargs: Any) -> dict[str, Any]:
+        return self.mutate([{"op": "delete", "stream": stream, "id": object_id}], **kwargs)
+
+    def clock(self) -> float:
+        now: float = self._call("GET", "clock")["now"]
+        return now
+
+    def advance_clock(self, seconds: float) -> float:
+        now: float = self._call("POST", "clock", {"advance": seconds})["now"]
+        return now
+
+    def set_clock(self, timestamp: float) -> float:
+        now: float = self._call("POST", "clock", {"set": timestamp})["now"]
+        return now
+
+    def config(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", "config")
+        return result
+
+    def configure(self, **settings: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", "config", settings)
+        return result
+
+    def add_key(self, key: str, permissions: list[str] | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", "keys", {"key": key,
+                                                             "permissions": permissions})
+        return result
+
+    def remove_key(self, key: str) -> bool:
+        removed: bool = self._call("POST", "keys", {"key": key, "remove": True})["removed"]
+        return removed
+
+    def ground_truth(self, stream: str | None = None, account: str | None = None,
+                     livemode: bool = False) -> Any:
+        """Objects per stream; with ``stream``, that stream's list alone."""
+        params: dict[str, str] = {}
+        if stream is not None:
+            params["stream"] = stream
+        if account is not None:
+            params["account"] = account
+        if livemode:
+            params["livemode"] = "true"
+        data = self._call("GET", "ground_truth", params=params)
+        if stream is not None:
+            return data["streams"][_kind(stream).stream]
+        return data["streams"]
+
+    def stats(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", "stats")
+        return result
+
+    def reset_stats(self) -> None:
+        self._call("POST", "stats/reset")
+
+    def health(self) -> bool:
+        return bool(self._call("GET", "health")["ok"])
+
+    def close(self) -> None:
+        self.session.close()

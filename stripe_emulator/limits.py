@@ -1,0 +1,130 @@
+"""Rate limits, latency and injected faults: how the emulator makes a client's life realistic."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import Settings
+
+REALISTIC_BASE_MS = 80.0
+REALISTIC_PER_OBJECT_MS = 2.2
+REALISTIC_JITTER = 0.15
+
+
+class TokenBucket:
+    """``rate`` tokens per second, holding at most one second's worth (Stripe allows bursts of
+    about a second of traffic before it starts refusing)."""
+
+    __slots__ = ("rate", "tokens", "stamp")
+
+    def __init__(self, rate: float, now: float) -> None:
+        self.rate = rate
+        self.tokens = rate
+        self.stamp = now
+
+    def take(self, rate: float, now: float) -> bool:
+        if rate != self.rate:
+            self.rate = rate
+            self.tokens = min(self.tokens, rate)
+        self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+@dataclass
+class RateLimiter:
+    """Global per-account buckets (test and live apart) and optional per-endpoint ones.
+
+    Buckets run on the monotonic wall clock, not the emulator clock: moving the emulator's
+    clock for retention tests must not refill or drain them.
+    """
+
+    global_buckets: dict[tuple[str, bool], TokenBucket] = field(default_factory=dict)
+    endpoint_buckets: dict[tuple[str, bool, str], TokenBucket] = field(default_factory=dict)
+
+    def reset(self) -> None:
+        self.global_buckets.clear()
+        self.endpoint_buckets.clear()
+
+    def allow(self, settings: Settings, account: str, livemode: bool, endpoint: str) -> bool:
+        if not settings.rate_limit:
+            return True
+        now = time.monotonic()
+        rate = settings.rate_limit_live if livemode else settings.rate_limit_test
+        key = (account, livemode)
+        bucket = self.global_buckets.get(key)
+        if bucket is None:
+            bucket = self.global_buckets[key] = TokenBucket(rate, now)
+        if not bucket.take(rate, now):
+            return False
+        if settings.per_endpoint_limit_enabled:
+            ekey = (account, livemode, endpoint)
+            ebucket = self.endpoint_buckets.get(ekey)
+            if ebucket is None:
+                ebucket = self.endpoint_buckets[ekey] = TokenBucket(
+                    settings.per_endpoint_limit, now)
+            if not ebucket.take(settings.per_endpoint_limit, now):
+                # The request was refused: give the global token back.
+                bucket.tokens = min(bucket.rate, bucket.tokens + 1.0)
+                return False
+        return True
+
+
+def latency_seconds(settings: Settings, objects: int, rng: random.Random) -> float:
+    latency = settings.latency
+    if latency == "realistic":
+        base = REALISTIC_BASE_MS + REALISTIC_PER_OBJECT_MS * objects
+        return base * rng.uniform(1 - REALISTIC_JITTER, 1 + REALISTIC_JITTER) / 1000.0
+    assert isinstance(latency, float)
+    return latency / 1000.0
+
+
+@dataclass
+class Stats:
+    requests: int = 0
+    by_endpoint: dict[str, int] = field(default_factory=dict)
+    by_status: dict[str, int] = field(default_factory=dict)
+    rate_limited: int = 0
+    faults: int = 0
+    drops: int = 0
+    lock_timeouts: int = 0
+    in_flight: int = 0
+    peak_concurrency: int = 0
+
+    def reset(self) -> None:
+        in_flight = self.in_flight
+        self.__init__()  # type: ignore[misc]
+        self.in_flight = in_flight
+        self.peak_concurrency = in_flight
+
+    def enter(self, endpoint: str) -> None:
+        self.requests += 1
+        self.by_endpoint[endpoint] = self.by_endpoint.get(endpoint, 0) + 1
+        self.in_flight += 1
+        if self.in_flight > self.peak_concurrency:
+            self.peak_concurrency = self.in_flight
+
+    def leave(self, status: int | None) -> None:
+        self.in_flight -= 1
+        if status is not None:
+            key = str(status)
+            self.by_status[key] = self.by_status.get(key, 0) + 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "by_endpoint": dict(sorted(self.by_endpoint.items())),
+            "by_status": dict(sorted(self.by_status.items())),
+            "rate_limited": self.rate_limited,
+            "faults": self.faults,
+            "drops": self.drops,
+            "lock_timeouts": self.lock_timeouts,
+            "in_flight": self.in_flight,
+            "peak_concurrency": self.peak_concurrency,
+        }

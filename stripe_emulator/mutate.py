@@ -1,0 +1,581 @@
+"""Creating, changing and deleting objects, with the events Stripe sends for each change.
+
+Every change goes through a ``Mutator``, which records the object's new state and emits the
+events of the catalogue: each event keeps the object's serialized state of that moment (a deep
+snapshot for free, since the state is immutable bytes) and, on updates, the old values of the
+changed fields in ``previous_attributes``.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from .catalog import KINDS, META, NOW, TEXT, TOGGLE, Copy, Kind, OneOf, Token, Transition, kind_for
+from .generate import Generator
+from .store import RETENTION_SECONDS, Dataset, Event, Obj, Store, make_event_blob, random_id
+
+YEAR = 365 * 86400
+
+# Parents and referenced types first, so that children and references find something.
+SEED_ORDER: tuple[str, ...] = (
+    "account", "customer", "product", "price", "plan", "coupon", "tax_rate", "promotion_code",
+    "payment_method", "customer_balance_transaction", "charge", "refund", "dispute",
+    "radar.early_fraud_warning", "review", "application_fee", "balance_transaction",
+    "payment_intent", "setup_intent", "invoice", "line_item", "invoiceitem", "credit_note",
+    "subscription", "subscription_item", "subscription_schedule", "quote", "checkout.session",
+    "payment_link", "billing_portal.configuration", "payout", "topup", "transfer", "file",
+    "identity.verification_session", "issuing.cardholder", "issuing.card",
+    "issuing.authorization", "issuing.transaction", "issuing.dispute", "reporting.report_run",
+    "reporting.report_type", "scheduled_query_run", "terminal.reader", "person",
+)
+assert set(SEED_ORDER) == {k.object for k in KINDS if k.object != "event"}
+
+# Children Stripe creates together with their parent (an invoice has lines).
+AUTO_CHILDREN: dict[str, tuple[str, tuple[int, ...]]] = {
+    "invoice": ("line_item", (1, 1, 1, 2, 2, 3)),
+    "subscription": ("subscription_item", (1, 1, 1, 2)),
+}
+
+# Fields whose plain edits get a value of their own kind (others get a short sentence).
+MISSING = object()
+
+
+class MutationError(Exception):
+    """A change Stripe would refuse, or an op that names nothing that exists."""
+
+    def __init__(self, message: str, status: int = 400, code: str | None = None,
+                 param: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.param = param
+
+
+def get_path(data: dict[str, Any], path: str) -> Any:
+    value: Any = data
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return MISSING
+        value = value[part]
+    return value
+
+
+def set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    target = data
+    for part in parts[:-1]:
+        nested = target.get(part)
+        if not isinstance(nested, dict):
+            nested = target[part] = {}
+        target = nested
+    target[parts[-1]] = value
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Stripe's ``previous_attributes``: old values of what changed, nested maps partially."""
+    previous: dict[str, Any] = {}
+    for key in old.keys() | new.keys():
+        before, after = old.get(key), new.get(key)
+        if before == after:
+            continue
+        if isinstance(before, dict) and isinstance(after, dict) and before.get("object") != "list":
+            previous[key] = diff(before, after)
+        else:
+            previous[key] = before
+    return previous
+
+
+@dataclass
+class Config:
+    """What the mutator needs from the emulator's configuration."""
+
+    api_version: str
+    max_delay: float = 0.0
+
+
+class Mutator:
+    def __init__(self, store: Store, dataset: Dataset, rng: random.Random, config: Config,
+                 request_id: str | None = None) -> None:
+        self.store = store
+        self.dataset = dataset
+        self.rng = rng
+        self.config = config
+        self.request_id = request_id
+        self.now_float = store.clock.now()
+        self.now = int(self.now_float)
+        self.gen = Generator(rng, dataset, self.now)
+        self.made: list[Event] = []
+
+    # Events
+
+    def event(self, event_type: str, obj: Obj, previous: dict[str, Any] | None = None,
+              created: int | None = None, request: bool = True) -> Event:
+        dataset = self.dataset
+        when = self.now if created is None else created
+        base = self.now_float if created is None else float(created)
+        event_id = "evt_" + random_id(self.rng, 24)
+        blob = make_event_blob(
+            event_id, event_type, when, obj.blob, previous, dataset.livemode,
+            self.config.api_version,
+            (self.request_id or self.store.new_request_id()) if request else None,
+            dataset.account if dataset.connected else None)
+        delay = self.rng.uniform(0, self.config.max_delay) if self.config.max_delay > 0 else 0.0
+        event = Event(event_id, event_type, when, dataset.next_seq(), base + delay, blob)
+        self.made.append(event)
+        return event
+
+    def emit(self, event_type: str, obj: Obj, previous: dict[str, Any] | None = None,
+             request: bool = True) -> Event:
+        event = self.event(event_type, obj, previous, request=request)
+        self.dataset.add_event(event)
+        return event
+
+    # Creation
+
+    def create(self, kind: Kind, fields: dict[str, Any] | None = None, parent: Obj | None = None,
+               created: int | None = None, events: bool = True, bulk: list[Obj] | None = None,
+               ) -> Obj:
+        """Create one object (and the children Stripe makes with it) and emit its events.
+
+        With ``bulk`` the object is appended there for one sorted insertion later (seeding)
+        and no event is emitted here.
+        """
+        dataset = self.dataset
+        if kind.object == "event":
+            raise MutationError("Events are made by changes to other objects, not created.")
+        if kind.parent and parent is None:
+            parent_id = (fields or {}).get(kind.parent_field or "")
+            if isinstance(parent_id, str):
+                parent = dataset.get(parent_id, kind.parent)
+                if parent is None or not parent.listed:
+                    raise MutationError(f"No such {kind.parent}: '{parent_id}'", 404,
+                                        "resource_missing", kind.parent_field)
+            else:
+                parent = self._pick_parent(kind)
+            if parent is None and kind.parent_required:
+                raise MutationError(
+                    f"Creating {kind.stream} needs a {kind.parent}: create some first.")
+        when = self.now if created is None else created
+        data = self.gen.build(kind, when, parent)
+        fields = dict(fields or {})
+        custom_id = fields.pop("id", None)
+        if custom_id is not None:
+            data["id"] = str(custom_id)
+        if fields:
+            self.apply_changes(data, fields)
+        obj = Obj(kind, data["id"], when, dataset.next_seq(), b"", parent.id if parent else None,
+                  None)
+        if obj.id in dataset.objects:
+            raise MutationError(f"{kind.object} with id '{obj.id}' already exists.",
+                                code="resource_already_exists", param="id")
+        dataset.add(obj, bulk)
+        auto = AUTO_CHILDREN.get(kind.object)
+        if auto:
+            child_kind = kind_for(auto[0])
+            assert child_kind is not None
+            for _ in range(self.rng.choice(auto[1])):
+                self.create(child_kind, parent=obj, created=when, events=False)
+        dataset.render(obj, data)
+        # A parent still being built (its blob empty) embeds its children when rendered.
+        if parent is not None and kind.nested_field and parent.blob:
+            self._parent_changed(obj, parent, created=True, events=events)
+        if events:
+            self._creation_events(obj)
+        return obj
+
+    def _pick_parent(self, kind: Kind) -> Obj | None:
+        assert kind.parent is not None
+        if kind.object == "refund":
+            # A refund needs a charge with something left to refund.
+            for _ in range(20):
+                charge = self.gen.pick("charge")
+                if charge is None:
+                    return None
+                info = charge.data()
+                if info.get("status") == "succeeded" and not info.get("refunded"):
+                    return charge
+            return None
+        return self.gen.pick(kind.parent)
+
+    def _creation_events(self, obj: Obj) -> None:
+        name = self._creation_event_type(obj)
+        if name:
+            self.emit(name, obj)
+
+    @staticmethod
+    def _creation_event_type(obj: Obj) -> str | None:
+        create = obj.kind.create_event
+        if create is None or isinstance(create, str):
+            return create
+        return create.get(obj.status or "")
+
+    def _parent_changed(self, child: Obj, parent: Obj, *, created: bool, events: bool) -> None:
+        """Re-embed a changed child in its parent, with the events that change makes."""
+        old = parent.data()
+        self.dataset.refresh_parent(child)
+        if child.kind.object == "refund":
+            if created:
+                self._refund_charge(child, parent, old, events)
+        elif events and child.kind.parent_signal:
+            self.emit(child.kind.parent_signal, parent, diff(old, parent.data()))
+
+    def _refund_charge(self, refund: Obj, charge: Obj, old: dict[str, Any],
+                       events: bool) -> None:
+        """A new refund raises its charge's amount_refunded: Stripe sends charge.refunded."""
+        data = charge.data()
+        if old.get("status") != "succeeded":
+            return
+        amount = refund.data().get("amount", 0)
+        refunded = min(data.get("amount", 0), data.get("amount_refunded", 0) + amount)
+        if refunded != data.get("amount_refunded"):
+            data["amount_refunded"] = refunded
+            data["refunded"] = refunded >= data.get("amount", 0)
+            self.dataset.render(charge, data)
+        if events:
+            self.emit("charge.refunded", charge, diff(old, data))
+
+    # Updates
+
+    def apply_changes(self, data: dict[str, Any], changes: dict[str, Any]) -> None:
+        """Stripe's update semantics: metadata merges (empty value unsets), the rest replaces."""
+        for field, value in changes.items():
+            if field == "metadata" and isinstance(value, dict):
+                merged = dict(data.get("metadata") or {})
+                for key, item in value.items():
+                    if item in ("", None):
+                        merged.pop(key, None)
+                    else:
+                        merged[key] = str(item)
+                data["metadata"] = merged
+            elif field == "id":
+                raise MutationError("You cannot change the id of an object.", param="id")
+            else:
+                set_path(data, field, value)
+
+    def resolve(self, value: Any, data: dict[str, Any], field: str) -> Any:
+        if isinstance(value, Copy):
+            return get_path(data, value.field)
+        if isinstance(value, OneOf):
+            return self.rng.choice(value.values)
+        if isinstance(value, Token):
+            current = get_path(data, field)
+            if value is NOW:
+                return self.now
+            if value is TOGGLE:
+                return not current
+            if value is TEXT:
+                return self.gen.text()
+            if value is META:
+                return self._metadata_change(current if isinstance(current, dict) else {})
+            if value.name == "increment":
+                return (current if isinstance(current, int) else 0) + 1
+        return value
+
+    def _metadata_change(self, current: dict[str, Any]) -> dict[str, Any]:
+        meta = dict(current)
+        if meta and self.rng.random() < 0.2:
+            meta.pop(self.rng.choice(sorted(meta)))
+        else:
+            meta[self.rng.choice(("order_id", "note", "campaign", "segment"))] = (
+                str(self.rng.randint(10000, 9999999)))
+        return meta
+
+    def edit_values(self, obj: Obj, data: dict[str, Any]) -> dict[str, Any]:
+        """A plain edit of one or two of the kind's editable fields."""
+        fields = [f for f in obj.kind.editable if f in data]
+        if not fields:
+            return {}
+        changes: dict[str, Any] = {}
+        for field in self.rng.sample(fields, min(len(fields), self.rng.choice((1, 1, 2)))):
+            if field == "metadata":
+                changes[field] = self._metadata_change(data.get("metadata") or {})
+            elif field == "email":
+                changes[field] = self.gen.email()
+            elif field in ("name", "first_name", "last_name"):
+                changes[field] = self.gen.name() if field == "name" else self.gen.name().split()[0]
+            elif field == "phone":
+                changes[field] = f"+1555{self.rng.randint(1000000, 9999999)}"
+            elif field == "quantity":
+                changes[field] = self.rng.randint(1, 9)
+            elif field == "default_return_url":
+                changes[field] = f"https://example.com/return/{self.rng.randint(1, 999)}"
+            else:
+                changes[field] = self.gen.text()
+        return changes
+
+    def applicable(self, obj: Obj, data: dict[str, Any]) -> list[Transition]:
+        return [t for t in obj.kind.transitions
+                if all(get_path(data, f) in allowed for f, allowed in t.when.items())]
+
+    def update(self, obj: Obj, changes: dict[str, Any] | None = None,
+               event: str | None = None, transition: Transition | None = None,
+               request: bool = True) -> Obj:
+        """Change ``obj`` and emit the events Stripe sends for that change.
+
+        ``transition`` (or the one whose event is ``event``) is a state change; ``changes``
+        alone is a plain edit, announced by the kind's update events (``customer.updated``),
+        by the transition its new ``status`` matches, or by nothing where Stripe sends nothing
+        (a PaymentIntent's metadata).
+        """
+        if obj.deleted or (not obj.listed and obj.kind.delete
+                           and obj.kind.delete.style != "cancel"):
+            raise MutationError(f"No such {obj.kind.object}: '{obj.id}'", 404,
+                                "resource_missing", "id")
+        kind = obj.kind
+        old = obj.data()
+        data = obj.data()
+        if event is not None and transition is None:
+            matching = [t for t in self.applicable(obj, data) if t.event == event]
+            if not matching and event not in kind.update_events:
+                raise MutationError(
+                    f"The {kind.object} '{obj.id}' cannot have a {event} event in its current "
+                    f"state.")
+            transition = matching[0] if matching else None
+        if transition is not None:
+            for field, value in transition.sets.items():
+                set_path(data, field, self.resolve(value, data, field))
+        if changes:
+            self.apply_changes(data, changes)
+        previous = diff(old, data)
+        if not previous:
+            return obj
+        self.dataset.render(obj, data)
+        if transition is not None:
+            names: tuple[str, ...] = (transition.event, *transition.also)
+        elif event is not None:
+            names = (event,)
+        else:
+            names = self._implied_events(obj, old, data)
+        for name in names:
+            self.emit(name, obj, previous, request=request)
+        parent = self.dataset.objects.get(obj.parent or "")
+        if parent is not None and kind.nested_field:
+            self._parent_changed(obj, parent, created=False, events=True)
+        if transition is not None and transition.event == "charge.refunded":
+            self._refund_for(obj, old)
+        return obj
+
+    def _implied_events(self, obj: Obj, old: dict[str, Any],
+                        new: dict[str, Any]) -> tuple[str, ...]:
+        changed = {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
+        for transition in obj.kind.transitions:
+            if not all(get_path(old, f) in allowed for f, allowed in transition.when.items()):
+                continue
+            target = transition.sets.get("status")
+            if "status" in changed and (
+                    target == new.get("status")
+                    or (isinstance(target, OneOf) and new.get("status") in target.values)):
+                return (transition.event, *transition.also)
+        if "status" not in changed:
+            for transition in obj.kind.transitions:
+                keys = {k.split(".")[0] for k in transition.sets}
+                if transition.when and keys and keys <= changed and all(
+                        get_path(old, f) in allowed for f, allowed in transition.when.items()):
+                    return (transition.event, *transition.also)
+        return obj.kind.update_events
+
+    def _refund_for(self, charge: Obj, old: dict[str, Any]) -> None:
+        """A refunded charge gets its refund object (refund.created), as on Stripe."""
+        refund_kind = kind_for("refund")
+        assert refund_kind is not None
+        amount = charge.data().get("amount_refunded", 0) - old.get("amount_refunded", 0)
+        if amount <= 0:
+            return
+        refund = self.create(refund_kind, {"amount": amount, "status": "succeeded"},
+                             parent=charge, events=False)
+        self.emit("refund.created", refund)
+
+    # Deletion
+
+    def delete(self, obj: Obj) -> Obj:
+        kind = obj.kind
+        rule = kind.delete
+        if rule is None:
+            raise MutationError(f"{kind.object} objects cannot be deleted.")
+        if obj.deleted or not obj.listed:
+            raise MutationError(f"No such {kind.object}: '{obj.id}'", 404, "resource_missing",
+                                "id")
+        data = obj.data()
+        if not all(get_path(data, f) in allowed for f, allowed in rule.when.items()):
+            raise MutationError(rule.refusal or f"This {kind.object} cannot be deleted.")
+        parent = self.dataset.objects.get(obj.parent or "")
+        if rule.style == "cancel":
+            data.update({"status": "canceled", "canceled_at": self.now, "ended_at": self.now})
+            self.dataset.render(obj, data)
+            self.emit(rule.event, obj)
+            return obj
+        obj.listed = False
+        if rule.style == "detach":
+            previous = {kind.parent_field or "customer": obj.parent}
+            data[kind.parent_field or "customer"] = None
+            self.dataset.render(obj, data)
+            self.emit(rule.event, obj, previous)
+            return obj
+        obj.deleted = True
+        if kind.parent_signal and parent is not None:
+            self._parent_changed(obj, parent, created=False, events=True)
+            return obj
+        self.emit(rule.event, obj)
+        if parent is not None and kind.nested_field:
+            self._parent_changed(obj, parent, created=False, events=False)
+        if kind.object == "customer":
+            self._cascade_customer(obj)
+        return obj
+
+    def _cascade_customer(self, customer: Obj) -> None:
+        """Deleting a customer cancels its subscriptions at once (Stripe documents this).
+
+        Its payment methods leave with it (its list is gone) without events of their own:
+        Stripe documents none, and the connector must read customer.deleted as their end.
+        """
+        subscription_kind = kind_for("subscription")
+        assert subscription_kind is not None
+        for sub in self.dataset.registry["subscription"]:
+            if sub.status in ("canceled", "incomplete_expired") or not sub.listed:
+                continue
+            if sub.data().get("customer") == customer.id:
+                self.delete(sub)
+
+    # Random changes
+
+    def random_ops(self, count: int, kinds: list[Kind]) -> list[dict[str, Any]]:
+        """A random mix of creations, updates and deletions, each one Stripe announces."""
+        ops: list[dict[str, Any]] = []
+        candidates = [k for k in kinds if k.object != "event"]
+        if not candidates:
+            raise MutationError("No stream given can be changed.")
+        for _ in range(count):
+            kind = self.rng.choice(candidates)
+            roll = self.rng.random()
+            done: dict[str, Any] | None = None
+            if roll >= 0.35:
+                if roll >= 0.9 and kind.delete is not None:
+                    done = self._random_delete(kind)
+                if done is None:
+                    done = self._random_update(kind)
+            if done is None:
+                done = self._random_create(kind)
+            ops.append(done)
+        return ops
+
+    def _random_create(self, kind: Kind) -> dict[str, Any]:
+        if kind.parent and not kind.top_level and self._pick_parent(kind) is None:
+            parent_kind = kind_for(kind.parent)
+            assert parent_kind is not None
+            kind = parent_kind
+        if kind.object == "refund" and self._pick_parent(kind) is None:
+            charge = kind_for("charge")
+            assert charge is not None
+            obj = self.create(charge, {"status": "succeeded", "captured": True, "paid": True})
+            return {"op": "create", "stream": charge.stream, "id": obj.id}
+        obj = self.create(kind)
+        return {"op": "create", "stream": kind.stream, "id": obj.id}
+
+    def _random_object(self, kind: Kind) -> Obj | None:
+        pool = self.dataset.registry.get(kind.object) or []
+        for _ in range(12):
+            if not pool:
+                return None
+            obj = pool[self.rng.randrange(len(pool))]
+            if obj.listed and not obj.deleted and (
+                    kind.object != "subscription" or obj.status != "canceled"):
+                return obj
+        return None
+
+    def _random_update(self, kind: Kind) -> dict[str, Any] | None:
+        for _ in range(6):
+            obj = self._random_object(kind)
+            if obj is None:
+                return None
+            data = obj.data()
+            options: list[tuple[Transition | None, float]] = [
+                (t, t.weight) for t in self.applicable(obj, data)]
+            if kind.update_events or kind.parent_signal:
+                options.append((None, 2.0))
+            if not options:
+                continue
+            transition = self.rng.choices([o[0] for o in options],
+                                          weights=[o[1] for o in options])[0]
+            if transition is None:
+                changes = self.edit_values(obj, data)
+                if not changes:
+                    continue
+                self.update(obj, changes)
+            else:
+                # State changes are Stripe's own doing: their events carry no request id.
+                self.update(obj, transition=transition, request=False)
+            return {"op": "update", "stream": kind.stream, "id": obj.id,
+                    "event": transition.event if transition else None}
+        return None
+
+    def _random_delete(self, kind: Kind) -> dict[str, Any] | None:
+        rule = kind.delete
+        assert rule is not None
+        for _ in range(6):
+            obj = self._random_object(kind)
+            if obj is None:
+                return None
+            data = obj.data()
+            if all(get_path(data, f) in allowed for f, allowed in rule.when.items()):
+                self.delete(obj)
+                return {"op": "delete", "stream": kind.stream, "id": obj.id}
+        return None
+
+    # Seeding
+
+    def seed(self, counts: dict[Kind, int], years: float) -> dict[str, int]:
+        """Create objects spread over the last ``years``, oldest history without events.
+
+        Objects created within the event retention window get their creation event, dated
+        like the object, as if the emulator had been running when they were made.
+        """
+        dataset = self.dataset
+        start = self.now - int(years * YEAR)
+        recent = self.now - RETENTION_SECONDS
+        made: dict[str, int] = {}
+        events: list[Event] = []
+        for object_type in SEED_ORDER:
+            kind = kind_for(object_type)
+            assert kind is not None
+            count = counts.get(kind, 0)
+            if count <= 0:
+                continue
+            if kind.parent and not kind.top_level and not self._has_parent(kind):
+                raise MutationError(
+                    f"Seeding {kind.stream} needs {kind.parent} objects: seed them first or in "
+                    f"the same call.")
+            if kind.object == "refund" and not self._has_parent(kind):
+                raise MutationError("Seeding refunds needs charges: seed them first or in the "
+                                    "same call.")
+            bulk: list[Obj] = []
+            made[kind.stream] = 0
+            for _ in range(count):
+                parent = self._pick_parent(kind) if kind.parent else None
+                if kind.parent and parent is None:
+                    continue  # e.g. no charge left with an amount to refund
+                low = max(start, parent.created) if parent is not None else start
+                created = low + int(self.rng.random() * max(0, self.now - low))
+                obj = self.create(kind, parent=parent, created=created, events=False, bulk=bulk)
+                made[kind.stream] += 1
+                if obj.created >= recent:
+                    event = self._seed_event(obj)
+                    if event is not None:
+                        events.append(event)
+            if kind.top_level:
+                dataset.flush_top(kind.object, bulk)
+        dataset.add_events(events)
+        return made
+
+    def _has_parent(self, kind: Kind) -> bool:
+        assert kind.parent is not None
+        return any(obj.listed for obj in self.dataset.registry.get(kind.parent, ()))
+
+    def _seed_event(self, obj: Obj) -> Event | None:
+        name = self._creation_event_type(obj)
+        if not name:
+            return None
+        event = self.event(name, obj, created=obj.created)
+        self.made.pop()
+        return event
