@@ -40,7 +40,10 @@ def cdc_start(position: Position, now: int) -> Start:
     after it still exist, and a gap (both older than retention) means snapshot again.
     """
     horizon = now - RETENTION_SECONDS + RETENTION_MARGIN_SECONDS
-    if position.cursor is not None and (position.cursor_created or 0) >= horizon:
+    # A cursor of unknown age (a Conduit position has no cursor_created) is tried: if it has
+    # aged out, Stripe says so and the sync falls back to created_at.
+    if position.cursor is not None and (position.cursor_created is None
+                                        or position.cursor_created >= horizon):
         return "cursor"
     if position.created_at >= horizon:
         return "created_at"
