@@ -1,0 +1,339 @@
+"""Configuration: every invalid value is a ConfigError naming its field; Conduit's keys work; the
+key never shows; check, discover and read turn a bad configuration into Airbyte's config error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pendulum
+import pytest
+from airbyte_cdk.models import Status, TraceType, Type
+from airbyte_cdk.test.entrypoint_wrapper import discover
+from airbyte_cdk.test.models.scenario import ExpectedOutcome
+from helpers import (
+    API_BASE,
+    DAY,
+    NOW,
+    SECRET,
+    FakeStripe,
+    config,
+    config_error_traces,
+    record_data,
+    run_check,
+    run_read,
+)
+
+from source_stripe_conduit.config import (
+    DEFAULT_API_BASE,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_STRIPE_VERSION,
+    LIVE_REQUESTS_PER_SECOND,
+    SPEC,
+    TEST_REQUESTS_PER_SECOND,
+    Config,
+    ConfigError,
+    parse_config,
+)
+from source_stripe_conduit.resources import BY_STREAM
+from source_stripe_conduit.source import SourceStripeConduit
+
+INVALID: list[tuple[str, Any]] = [
+    ("secret_key", None),
+    ("secret_key", ""),
+    ("secret_key", "   "),
+    ("secret_key", 12345),
+    ("secret_key", "pk_test_51abcdefPublishableKey"),
+    ("secret_key", "pk_live_51abcdefPublishableKey"),
+    ("secret_key", "sk_prod_51abcdef"),
+    ("secret_key", "not a key"),
+    ("batch_size", 0),
+    ("batch_size", 101),
+    ("batch_size", -1),
+    ("batch_size", "abc"),
+    ("batch_size", 2.5),
+    ("batch_size", True),
+    ("lag_seconds", -1),
+    ("lag_seconds", 3601),
+    ("lag_seconds", "soon"),
+    ("max_retries", -1),
+    ("max_retries", 11),
+    ("max_retries", "x"),
+    ("request_timeout_seconds", 0),
+    ("request_timeout_seconds", -5),
+    ("request_timeout_seconds", 601),
+    ("request_timeout_seconds", "fast"),
+    ("request_timeout_seconds", float("nan")),
+    ("requests_per_second", 0),
+    ("endpoint_requests_per_second", -1),
+    ("account_id", "cus_123"),
+    ("account_id", "acct_"),
+    ("account_id", 42),
+    ("start_date", "not a date"),
+    ("start_date", "2023-13-45"),
+    ("start_date", True),
+    ("start_date", ["2023-01-01"]),
+    ("stripe_version", "latest"),
+    ("stripe_version", "2024-6-20"),
+    ("stripe_version", 20240620),
+    ("api_base", "ftp://api.stripe.com"),
+    ("api_base", "http://api.stripe.com"),
+    ("api_base", "http://10.0.0.5:12111"),
+    ("api_base", "http://stripe-emulator:12111"),
+    ("api_base", "https://api.stripe.com/v1"),
+    ("api_base", "https://api.stripe.com?x=1"),
+    ("api_base", "api.stripe.com"),
+    ("api_base", 443),
+    ("resource_names", ["customers", "no_such_stream"]),
+    ("resource_names", "orders"),
+    ("resource_names", [1, 2]),
+    ("resource_names", {"customers": True}),
+    ("snapshot", "yes"),
+    ("snapshot", 1),
+]
+
+
+@pytest.mark.parametrize("field, value", INVALID, ids=[f"{f}={v!r}" for f, v in INVALID])
+def test_invalid_value_raises_config_error_naming_its_field(field: str, value: Any) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(config(**{field: value}) if value is not None else
+                     {k: v for k, v in config().items() if k != field})
+    assert raised.value.field == field
+    assert f"'{field}'" in str(raised.value)
+
+
+def test_missing_secret_key_names_the_field() -> None:
+    with pytest.raises(ConfigError, match="secret_key.*required"):
+        parse_config({})
+
+
+def test_publishable_key_is_refused_with_a_hint() -> None:
+    with pytest.raises(ConfigError, match="publishable keys pk_"):
+        parse_config(config(secret_key="pk_test_abcdef"))
+
+
+def test_future_start_date_is_refused() -> None:
+    tomorrow = pendulum.now("UTC").add(days=2).to_date_string()
+    with pytest.raises(ConfigError, match="start_date.*future"):
+        parse_config(config(start_date=tomorrow))
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("2023-01-01", 1672531200),
+    ("2023-01-01T00:00:00Z", 1672531200),
+    ("2023-01-01T01:00:00+01:00", 1672531200),
+    (1672531200, 1672531200),
+    ("", None),
+    (None, None),
+])
+def test_start_date_is_unix_seconds(value: Any, expected: int | None) -> None:
+    assert parse_config(config(start_date=value)).start_date == expected
+
+
+@pytest.mark.parametrize("base", [
+    "http://127.0.0.1:12111", "http://localhost:12111", "http://[::1]:8080", "http://127.0.0.2",
+    "https://stripe-proxy.internal", "https://api.stripe.com/",
+])
+def test_api_base_allows_https_anywhere_and_http_to_loopback(base: str) -> None:
+    assert parse_config(config(api_base=base)).api_base == base.rstrip("/")
+
+
+def test_http_to_a_remote_host_is_refused_because_the_key_would_travel_in_clear() -> None:
+    with pytest.raises(ConfigError, match="api_base.*loopback"):
+        parse_config(config(api_base="http://api.stripe.com"))
+
+
+def test_defaults() -> None:
+    parsed = parse_config({"secret_key": SECRET})
+    assert parsed == Config(secret_key=SECRET)
+    assert (parsed.batch_size, parsed.stripe_version, parsed.api_base, parsed.snapshot,
+            parsed.streams, parsed.account_id, parsed.start_date) == (
+        DEFAULT_BATCH_SIZE, DEFAULT_STRIPE_VERSION, DEFAULT_API_BASE, True, (), None, None)
+
+
+@pytest.mark.parametrize("key, rate", [
+    ("sk_test_abc", TEST_REQUESTS_PER_SECOND), ("rk_test_abc", TEST_REQUESTS_PER_SECOND),
+    ("sk_live_abc", LIVE_REQUESTS_PER_SECOND), ("rk_live_abc", LIVE_REQUESTS_PER_SECOND),
+])
+def test_default_account_rate_follows_the_key_mode(key: str, rate: float) -> None:
+    # The official connector gives rk_test_ keys the live rate: not here.
+    parsed = parse_config({"secret_key": key})
+    assert parsed.requests_per_second == rate
+    assert parsed.livemode == ("_live_" in key)
+
+
+def test_conduit_keys_are_accepted() -> None:
+    parsed = parse_config({"secretKey": SECRET, "batchSize": "10", "snapshot": "false",
+                           "resourceName": "customer"})
+    assert parsed.secret_key == SECRET
+    assert parsed.batch_size == 10
+    assert parsed.snapshot is False
+    assert parsed.streams == ("customers",)
+
+
+def test_our_keys_win_over_conduits_when_both_are_given() -> None:
+    parsed = parse_config({"secret_key": SECRET, "secretKey": "sk_test_other",
+                           "batch_size": 20, "batchSize": "10"})
+    assert (parsed.secret_key, parsed.batch_size) == (SECRET, 20)
+
+
+@pytest.mark.parametrize("name, stream", [
+    ("customer", "customers"), ("checkout.session", "checkout_sessions"),
+    ("issuing.card", "cards"), ("payment_method", "payment_methods"),
+    ("subscription", "subscriptions"), ("invoiceitem", "invoice_items"),
+    ("charges", "charges"), (" customers ", "customers"),
+])
+def test_conduit_resource_names_map_to_streams(name: str, stream: str) -> None:
+    assert parse_config(config(resource_names=[name])).streams == (stream,)
+
+
+def test_resource_names_are_deduplicated_in_order() -> None:
+    parsed = parse_config(config(resource_names=["charges", "customer", "customers", ""]))
+    assert parsed.streams == ("charges", "customers")
+
+
+def test_unknown_resource_lists_the_known_streams() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(config(resource_names=["order"]))
+    assert "'order'" in str(raised.value) and "customers" in str(raised.value)
+
+
+@pytest.mark.parametrize("field, value, parsed_value", [
+    ("batch_size", "1", 1), ("batch_size", 100, 100), ("batch_size", 50.0, 50),
+    ("lag_seconds", "0", 0), ("max_retries", 0, 0), ("request_timeout_seconds", "2.5", 2.5),
+    ("snapshot", "TRUE", True), ("snapshot", False, False),
+    ("stripe_version", "2023-10-16", "2023-10-16"),
+    ("stripe_version", "2024-09-30.acacia", "2024-09-30.acacia"),
+    ("account_id", " acct_1Abc ", "acct_1Abc"),
+])
+def test_valid_values_are_normalised(field: str, value: Any, parsed_value: Any) -> None:
+    assert getattr(parse_config(config(**{field: value})), field) == parsed_value
+
+
+def test_secret_never_appears_in_str_or_repr_of_config() -> None:
+    parsed = parse_config(config())
+    assert SECRET not in str(parsed)
+    assert SECRET not in repr(parsed)
+    assert SECRET not in f"{parsed}"
+
+
+@pytest.mark.parametrize("field, value", [f for f in INVALID if f[0] != "secret_key"])
+def test_secret_never_appears_in_an_error_message(field: str, value: Any) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(config(**{field: value}))
+    assert SECRET not in str(raised.value)
+    assert SECRET[8:] not in str(raised.value)
+
+
+@pytest.mark.parametrize("bad_key", ["sk_test_has spaces in it", "pk_test_51SecretLookingValue",
+                                     "sk_test_51Secret/Slash"])
+def test_a_malformed_key_is_not_echoed_in_its_error(bad_key: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(config(secret_key=bad_key))
+    assert bad_key not in str(raised.value)
+    assert bad_key[8:] not in str(raised.value)
+
+
+def test_spec_marks_the_key_secret_and_matches_the_limits() -> None:
+    properties = SPEC["properties"]
+    assert properties["secret_key"]["airbyte_secret"] is True
+    assert SPEC["required"] == ["secret_key"]
+    assert (properties["batch_size"]["minimum"], properties["batch_size"]["maximum"]) == (1, 100)
+    # Every spec property is a field the parser reads.
+    assert set(properties) - {"resource_names"} <= set(Config.__dataclass_fields__)
+
+
+# -- through the entrypoint -----------------------------------------------------------------------
+
+BAD_CONFIGS: list[tuple[dict[str, Any], str]] = [
+    (config(secret_key="pk_test_abc"), "secret_key"),
+    (config(batch_size=101), "batch_size"),
+    (config(api_base="http://api.stripe.com"), "api_base"),
+    (config(resource_names=["nope"]), "resource_names"),
+]
+
+# The CDK's entrypoint validates a config against the spec's JSON schema before it calls
+# Source.check, whatever check_config_against_spec says: values the schema refuses fail with the
+# CDK's message ("101 is greater than the maximum of 100"), which does not name the field, and
+# Conduit's string values ("10", "false") fail check although discover and read accept them.
+SPEC_GATED = pytest.mark.xfail(strict=True, reason="check is gated by the CDK's spec validation")
+CHECK_CASES = [pytest.param(bad, field, id=field,
+                            marks=[SPEC_GATED] if field == "batch_size" else [])
+               for bad, field in BAD_CONFIGS]
+
+
+@pytest.mark.parametrize("bad, field", CHECK_CASES)
+def test_check_with_a_bad_config_answers_failed_naming_the_field(
+        bad: dict[str, Any], field: str, tmp_path: Path, fake: FakeStripe) -> None:
+    output = run_check(bad, tmp_path)
+    statuses = [m.connectionStatus for m in output.connection_status_messages]
+    assert len(statuses) == 1 and statuses[0] is not None
+    assert statuses[0].status == Status.FAILED
+    assert f"'{field}'" in (statuses[0].message or "")
+    assert not output.errors
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("bad, field", BAD_CONFIGS, ids=[f for _, f in BAD_CONFIGS])
+def test_discover_with_a_bad_config_emits_a_config_error_trace(
+        bad: dict[str, Any], field: str) -> None:
+    output = discover(SourceStripeConduit(), bad, expected_outcome=ExpectedOutcome.EXPECT_EXCEPTION)
+    traces = config_error_traces(output)
+    assert traces and f"'{field}'" in traces[0]
+    assert not output.get_message_by_types([Type.CATALOG])
+
+
+@pytest.mark.parametrize("bad, field", BAD_CONFIGS, ids=[f for _, f in BAD_CONFIGS])
+def test_read_with_a_bad_config_emits_a_config_error_trace(
+        bad: dict[str, Any], field: str, fake: FakeStripe) -> None:
+    output = run_read(bad, ["customers"], failure=True)
+    traces = config_error_traces(output)
+    assert traces and f"'{field}'" in traces[0]
+    assert all(m.trace is None or m.trace.type != TraceType.ERROR or
+               m.trace.error is None or SECRET not in m.trace.error.message
+               for m in output.errors)
+    assert not output.records
+    assert fake.requests == []
+
+
+def test_check_with_a_spec_invalid_value_still_answers_failed_not_a_crash(
+        tmp_path: Path, fake: FakeStripe) -> None:
+    output = run_check(config(lag_seconds=-1), tmp_path)
+    statuses = [m.connectionStatus for m in output.connection_status_messages]
+    assert [s.status for s in statuses if s is not None] == [Status.FAILED]
+    assert fake.requests == []
+
+
+@SPEC_GATED
+def test_check_accepts_a_conduit_config(tmp_path: Path, fake: FakeStripe) -> None:
+    conduit = {"secretKey": SECRET, "batchSize": "10", "snapshot": "false",
+               "resourceName": "customer", "api_base": API_BASE}
+    output = run_check(conduit, tmp_path)
+    statuses = [m.connectionStatus for m in output.connection_status_messages]
+    assert [s.status for s in statuses if s is not None] == [Status.SUCCEEDED]
+
+
+def test_read_accepts_a_conduit_config(fake: FakeStripe) -> None:
+    fake.add("/v1/customers", {"id": "cus_1", "object": "customer", "created": NOW - DAY})
+    conduit = {"secretKey": SECRET, "batchSize": "10", "snapshot": "false",
+               "resourceName": "customer", "api_base": API_BASE}
+    output = run_read(conduit, ["customers"])
+    assert [r["id"] for r in record_data(output)] == ["cus_1"]
+    assert fake.calls("/v1/customers")[-1].get("limit") == "10"
+
+
+def test_discover_offers_the_configured_streams_with_conduit_names() -> None:
+    output = discover(SourceStripeConduit(), {"secretKey": SECRET,
+                                              "resourceName": "checkout.session"})
+    streams = output.catalog.catalog.streams
+    assert [s.name for s in streams] == ["checkout_sessions"]
+
+
+def test_discover_offers_every_stream_by_default_with_incremental_where_supported() -> None:
+    output = discover(SourceStripeConduit(), config())
+    streams = {s.name: s for s in output.catalog.catalog.streams}
+    assert set(streams) == set(BY_STREAM)
+    for name, stream in streams.items():
+        modes = {m.value for m in stream.supported_sync_modes}
+        assert ("incremental" in modes) == BY_STREAM[name].incremental, name
+        assert stream.source_defined_primary_key == [["id"]]
