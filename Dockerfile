@@ -10,19 +10,25 @@
 # 3.11 as the PATH's `python` works: nothing below hard-codes where the base keeps Python.
 ARG BASE_IMAGE=docker.io/airbyte/python-connector-base:4.0.0@sha256:d9894b6895923b379f3006fa251147806919c62b7d9021b5cd125bb67d7bbe22
 
-# ---- build: a wheel of this project, installed with its pinned dependencies into its own venv ----
+# ---- build: this project's wheel and its dependencies, installed into a venv of their own ----
 FROM ${BASE_IMAGE} AS build
 WORKDIR /src
-# .dockerignore lets in only what setup.py packages (no tests, venvs, caches or .git).
-COPY . .
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
-# The wheel is what `pip install .` builds; installing it resolves setup.py's install_requires
-# (the same ranges, no extras: no test or emulator dependencies). The installer itself (pip) is
-# then removed from the runtime venv; setuptools stays, airbyte-cdk declares it as a dependency.
+# 1. The dependencies, from setup.py alone, so this layer is rebuilt only when setup.py changes:
+#    a wheel of setup.py without the source holds the project's metadata and install_requires
+#    (the same ranges, no extras: no test or emulator dependencies), and installing it resolves them.
+COPY setup.py .
+RUN python -m venv /opt/source-stripe-conduit \
+ && python -m pip wheel --use-pep517 --no-deps --wheel-dir /tmp/deps . \
+ && /opt/source-stripe-conduit/bin/python -m pip install /tmp/deps/*.whl \
+ && rm -rf /tmp/deps build *.egg-info
+# 2. The project: the wheel `pip install .` builds, in place of the metadata-only one. Then the
+#    installer (pip) leaves the runtime venv; setuptools stays, airbyte-cdk depends on it.
+#    .dockerignore lets in only what setup.py packages (no tests, venvs, caches or .git).
+COPY . .
 RUN python -m pip wheel --use-pep517 --no-deps --wheel-dir /tmp/dist . \
- && python -m venv /opt/source-stripe-conduit \
- && /opt/source-stripe-conduit/bin/python -m pip install /tmp/dist/*.whl \
+ && /opt/source-stripe-conduit/bin/python -m pip install --no-deps --force-reinstall /tmp/dist/*.whl \
  && /opt/source-stripe-conduit/bin/python -m pip check \
  && /opt/source-stripe-conduit/bin/python -m pip uninstall --yes pip \
  && /opt/source-stripe-conduit/bin/source-stripe-conduit spec >/dev/null

@@ -103,11 +103,14 @@ class Tool:
 
 
 def _report(config: pytest.Config, line: str) -> None:
+    """A line on the terminal even under -q and output capture (the build time, the size)."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(line)
-    else:  # pragma: no cover
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None:  # pragma: no cover
         print(line)
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
@@ -133,9 +136,14 @@ def image(tool: Tool, request: pytest.FixtureRequest) -> str:
         args.append("--pull=never")
     if base:
         args += ["--build-arg", f"BASE_IMAGE={base}"]
+    previous = tool("image", "inspect", "--format", "{{.Id}}", IMAGE, check=False).stdout.strip()
     started = time.monotonic()
     tool(*args, ".", timeout=BUILD_TIMEOUT)
     took = time.monotonic() - started
+    current = tool("image", "inspect", "--format", "{{.Id}}", IMAGE).stdout.strip()
+    if previous and previous != current:
+        # The image this build replaced is untagged now: remove it, not to pile one up per run.
+        tool("rmi", previous, check=False)
     size = int(tool("image", "inspect", "--format", "{{.Size}}", IMAGE).stdout.strip())
     _report(request.config, f"\n[image] {IMAGE} built with {tool.name} from "
                             f"{base or 'the Dockerfile default base'} in {took:.0f} s; "
@@ -232,6 +240,7 @@ def _records(messages: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
 # The tests
 # ---------------------------------------------------------------------------------------------
 
+@pytest.mark.filterwarnings("ignore:This class is experimental")
 def test_spec_is_the_packages_spec(tool: Tool, image: str) -> None:
     from airbyte_cdk.models import ConnectorSpecificationSerializer
 
