@@ -814,7 +814,7 @@ def create_handler(kind: Kind) -> Handler:
     def handle(call: Call, path_params: dict[str, str]) -> Result:
         fields = coerce_fields(kind, call.params)
         mutator = call.state.mutator(call.dataset, request_id=call.request_id)
-        obj = mutator.create(kind, fields)
+        obj = mutator.create(kind, fields, plain=True)
         return Result(obj.blob)
     return handle
 

@@ -122,7 +122,10 @@ class Generator:
 
     # Objects
 
-    def build(self, kind: Kind, created: int, parent: Obj | None = None) -> dict[str, Any]:
+    def build(self, kind: Kind, created: int, parent: Obj | None = None,
+              plain: bool = False) -> dict[str, Any]:
+        """A new object of ``kind``; ``plain`` leaves Stripe's example values (an API create
+        sets only what its request gives), else values vary like real data."""
         data: dict[str, Any] = orjson.loads(spec.example_bytes(kind.object))
         types = spec.field_types(kind.object)
         ctx = Ctx(self, kind, data, types, created)
@@ -148,6 +151,12 @@ class Generator:
             elif isinstance(value, str) and isinstance(old_id, str) and old_id in value \
                     and key != "id":
                 data[key] = value.replace(old_id, data["id"])
+        if plain:
+            if isinstance(data.get("metadata"), dict):
+                data["metadata"] = {}
+            if kind.parent_field and parent is not None:
+                data[kind.parent_field] = parent.id
+            return data
         if "metadata" in data:
             ctx.put("metadata", self.metadata())
         if "currency" in data and isinstance(data["currency"], str):

@@ -38,8 +38,8 @@ AUTO_CHILDREN: dict[str, tuple[str, tuple[int, ...]]] = {
     "subscription": ("subscription_item", (1, 1, 1, 2)),
 }
 
-# Fields whose plain edits get a value of their own kind (others get a short sentence).
 MISSING = object()
+"""What ``get_path`` returns for a field the object does not have (None is a value)."""
 
 
 class MutationError(Exception):
@@ -136,7 +136,7 @@ class Mutator:
 
     def create(self, kind: Kind, fields: dict[str, Any] | None = None, parent: Obj | None = None,
                created: int | None = None, events: bool = True, bulk: list[Obj] | None = None,
-               ) -> Obj:
+               plain: bool = False) -> Obj:
         """Create one object (and the children Stripe makes with it) and emit its events.
 
         With ``bulk`` the object is appended there for one sorted insertion later (seeding)
@@ -158,7 +158,7 @@ class Mutator:
                 raise MutationError(
                     f"Creating {kind.stream} needs a {kind.parent}: create some first.")
         when = self.now if created is None else created
-        data = self.gen.build(kind, when, parent)
+        data = self.gen.build(kind, when, parent, plain)
         fields = dict(fields or {})
         custom_id = fields.pop("id", None)
         if custom_id is not None:

@@ -1,0 +1,103 @@
+"""Run the Stripe emulator in the foreground.
+
+    python -m stripe_emulator --port 12111 --seed customers=1000,charges=5000 --random-seed 42
+
+It prints one line, the URL it serves, once it accepts requests (with ``--port 0`` that line
+says which port it got), and serves until interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import signal
+import sys
+from typing import Any
+
+from .catalog import kind_for
+from .server import DEFAULT_HOST, make_state, start_site
+
+
+def parse_counts(text: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, number = part.partition("=")
+        if not sep or not number.strip().isdigit() or kind_for(name.strip()) is None:
+            raise argparse.ArgumentTypeError(
+                f"--seed takes stream=count pairs separated by commas, not {part!r}")
+        counts[name.strip()] = int(number)
+    return counts
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m stripe_emulator",
+                                     description="A local emulator of Stripe's API.")
+    parser.add_argument("--host", default=DEFAULT_HOST)
+    parser.add_argument("--port", type=int, default=12111)
+    parser.add_argument("--seed", type=parse_counts, default={},
+                        help="objects to create at start, e.g. customers=1000,charges=5000")
+    parser.add_argument("--random-seed", type=int, default=None,
+                        help="seed of the random data, for a reproducible dataset")
+    parser.add_argument("--years", type=float, default=3.0,
+                        help="seeded objects are created over this many past years")
+    parser.add_argument("--latency", default="0",
+                        help="'realistic' (about 300 ms per page of 100) or milliseconds")
+    parser.add_argument("--rate-limit-test", type=float, default=25.0)
+    parser.add_argument("--rate-limit-live", type=float, default=100.0)
+    parser.add_argument("--per-endpoint-limit", type=float, default=None,
+                        help="also limit each endpoint to this many requests/s")
+    parser.add_argument("--no-rate-limit", action="store_true")
+    parser.add_argument("--fault-rate", type=float, default=0.0)
+    parser.add_argument("--drop-rate", type=float, default=0.0)
+    parser.add_argument("--event-delay", type=float, default=0.0,
+                        help="maximum visibility delay of new events, in seconds")
+    return parser.parse_args(argv)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    config: dict[str, Any] = {
+        "latency": args.latency,
+        "rate_limit": not args.no_rate_limit,
+        "rate_limit_test": args.rate_limit_test,
+        "rate_limit_live": args.rate_limit_live,
+        "fault_rate": args.fault_rate,
+        "drop_rate": args.drop_rate,
+        "event_max_delay": args.event_delay,
+    }
+    if args.per_endpoint_limit is not None:
+        config["per_endpoint_limit_enabled"] = True
+        config["per_endpoint_limit"] = args.per_endpoint_limit
+    state = make_state(**config)
+    if args.seed:
+        dataset = state.store.platform_dataset(False)
+        counts = {}
+        for name, count in args.seed.items():
+            kind = kind_for(name)
+            assert kind is not None
+            counts[kind] = count
+        state.mutator(dataset, random.Random(args.random_seed)).seed(counts, args.years)
+    runner, port = await start_site(state, args.host, args.port)
+    print(f"http://{args.host}:{port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        asyncio.run(serve(args))
+    except OSError as error:
+        print(f"stripe_emulator: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
