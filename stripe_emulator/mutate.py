@@ -178,11 +178,11 @@ class Mutator:
             for _ in range(self.rng.choice(auto[1])):
                 self.create(child_kind, parent=obj, created=when, events=False)
         dataset.render(obj, data)
+        if events:
+            self._creation_events(obj)
         # A parent still being built (its blob empty) embeds its children when rendered.
         if parent is not None and kind.nested_field and parent.blob:
             self._parent_changed(obj, parent, created=True, events=events)
-        if events:
-            self._creation_events(obj)
         return obj
 
     def _pick_parent(self, kind: Kind) -> Obj | None:
@@ -326,6 +326,8 @@ class Mutator:
         kind = obj.kind
         old = obj.data()
         data = obj.data()
+        if event is None and transition is None and changes:
+            transition = self._implied_transition(obj, old, changes)
         if event is not None and transition is None:
             matching = [t for t in self.applicable(obj, data) if t.event == event]
             if not matching and event not in kind.update_events:
@@ -335,7 +337,8 @@ class Mutator:
             transition = matching[0] if matching else None
         if transition is not None:
             for field, value in transition.sets.items():
-                set_path(data, field, self.resolve(value, data, field))
+                if field not in (changes or {}):
+                    set_path(data, field, self.resolve(value, data, field))
         if changes:
             self.apply_changes(data, changes)
         previous = diff(old, data)
@@ -347,7 +350,7 @@ class Mutator:
         elif event is not None:
             names = (event,)
         else:
-            names = self._implied_events(obj, old, data)
+            names = kind.update_events
         for name in names:
             self.emit(name, obj, previous, request=request)
         parent = self.dataset.objects.get(obj.parent or "")
@@ -357,24 +360,32 @@ class Mutator:
             self._refund_for(obj, old)
         return obj
 
-    def _implied_events(self, obj: Obj, old: dict[str, Any],
-                        new: dict[str, Any]) -> tuple[str, ...]:
-        changed = {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
-        for transition in obj.kind.transitions:
-            if not all(get_path(old, f) in allowed for f, allowed in transition.when.items()):
-                continue
-            target = transition.sets.get("status")
-            if "status" in changed and (
-                    target == new.get("status")
-                    or (isinstance(target, OneOf) and new.get("status") in target.values)):
-                return (transition.event, *transition.also)
-        if "status" not in changed:
-            for transition in obj.kind.transitions:
-                keys = {k.split(".")[0] for k in transition.sets}
-                if transition.when and keys and keys <= changed and all(
-                        get_path(old, f) in allowed for f, allowed in transition.when.items()):
-                    return (transition.event, *transition.also)
-        return obj.kind.update_events
+    def _implied_transition(self, obj: Obj, old: dict[str, Any],
+                            changes: dict[str, Any]) -> Transition | None:
+        """The state change an explicit edit amounts to (``status=paid`` is invoice.paid).
+
+        A transition matches when it applies to the old state and the edit sets at least one
+        of its fields to the value the transition would give, and none to another value.
+        """
+        for transition in self.applicable(obj, old):
+            matched = False
+            for field, value in transition.sets.items():
+                if field not in changes:
+                    continue
+                new = changes[field]
+                if isinstance(value, OneOf):
+                    ok = new in value.values
+                elif isinstance(value, (Token, Copy)):
+                    continue
+                else:
+                    ok = new == value
+                if not ok:
+                    matched = False
+                    break
+                matched = True
+            if matched:
+                return transition
+        return None
 
     def _refund_for(self, charge: Obj, old: dict[str, Any]) -> None:
         """A refunded charge gets its refund object (refund.created), as on Stripe."""
