@@ -80,10 +80,14 @@ def _read(client: StripeClient, resource: Resource, rng: Range, batch_size: int,
 def _clip(objects: list[dict[str, Any]], rng: Range,
           lte: int | None) -> tuple[list[dict[str, Any]], bool]:
     """Range bounds applied here for lists that take no ``created`` filter. Lists are newest
-    first, so the first object below ``gte`` ends the range."""
+    first, so the first object below ``gte`` ends the range. Objects without a ``created``
+    time (payment links, terminal readers, report types) cannot be placed in time: kept."""
     kept: list[dict[str, Any]] = []
     for obj in objects:
-        created = int(obj.get("created") or 0)
+        if obj.get("created") is None:
+            kept.append(obj)
+            continue
+        created = int(obj["created"])
         if rng.gte is not None and created < rng.gte:
             return kept, True
         if (rng.lt is None or created < rng.lt) and (lte is None or created <= lte):
