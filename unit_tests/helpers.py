@@ -99,6 +99,7 @@ class SeenRequest:
     path: str
     params: tuple[tuple[str, str], ...]
     headers: Mapping[str, str]
+    timeout: Any = None
 
     def get(self, key: str) -> str | None:
         values = self.all(key)
@@ -148,7 +149,8 @@ class FakeStripe:
     def add(self, path: str, obj: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             self._seq += 1
-            self.lists.setdefault(path, []).append(_Item(int(obj["created"]), self._seq, obj))
+            self.lists.setdefault(path, []).append(_Item(int(obj.get("created") or 0), self._seq,
+                                                         obj))
         return obj
 
     def remove(self, path: str, object_id: str) -> None:
@@ -170,6 +172,13 @@ class FakeStripe:
             self.events.append(_Item(created, self._seq, event))
         return event
 
+    def add_raw_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        """An event object as Stripe lists it (the events stream's own records)."""
+        with self._lock:
+            self._seq += 1
+            self.events.append(_Item(int(event["created"]), self._seq, event))
+        return event
+
     def fail(self, matches: Callable[[SeenRequest], bool], status: int, body: Any = None, *,
              headers: Mapping[str, str] | None = None, times: int | None = None,
              exc: type[BaseException] | None = None) -> None:
@@ -187,7 +196,7 @@ class FakeStripe:
             return None
         seen = SeenRequest(request.method or "", url.path,
                            tuple(parse_qsl(url.query, keep_blank_values=True)),
-                           dict(request.headers))
+                           dict(request.headers), getattr(request, "timeout", None))
         with self._lock:
             self.requests.append(seen)
             for failure in self.failures:

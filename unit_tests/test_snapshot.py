@@ -242,3 +242,13 @@ def test_payment_methods_range_advances_on_the_parent_list(client: StripeClient,
                            observed_at=OBSERVED)
     assert page.records == []
     assert page.remaining == Range(cursor="cus_1X", cursor_created=NOW - 29)
+
+
+def test_objects_without_created_time_are_kept_whatever_the_start_date(
+        client: StripeClient, fake: FakeStripe) -> None:
+    # Payment links and terminal readers have no created field: a start date cannot clip them.
+    for n in range(3):
+        fake.add("/v1/terminal/readers", {"id": f"tmr_{n}Ab", "object": "terminal.reader"})
+    page = read_range_page(client, BY_STREAM["terminal_readers"], Range(gte=NOW - 100),
+                           batch_size=10, observed_at=OBSERVED)
+    assert [r["id"] for r in page.records] == ["tmr_2Ab", "tmr_1Ab", "tmr_0Ab"]
