@@ -302,6 +302,10 @@ def _start_date(value: Any) -> int | None:
     if isinstance(value, bool):
         raise ConfigError("start_date", f"must be a date like 2023-01-01, got {value!r}")
     if isinstance(value, (int, float)):
+        if value != value or value < 0:
+            raise ConfigError("start_date", f"must be a date like 2023-01-01, got {value!r}")
+        if value > pendulum.now("UTC").timestamp():
+            raise ConfigError("start_date", f"is in the future: {value!r}")
         return int(value)
     if not isinstance(value, str):
         raise ConfigError("start_date", f"must be a date like 2023-01-01, got {value!r}")
