@@ -112,10 +112,20 @@ def test_publishable_key_is_refused_with_a_hint() -> None:
         parse_config(config(secret_key="pk_test_abcdef"))
 
 
-def test_future_start_date_is_refused() -> None:
-    tomorrow = pendulum.now("UTC").add(days=2).to_date_string()
+@pytest.mark.parametrize("future", [
+    pendulum.now("UTC").add(days=2).to_date_string(),
+    pendulum.now("UTC").add(hours=1).isoformat(),
+    int(pendulum.now("UTC").add(days=2).timestamp()),  # unix seconds too
+])
+def test_future_start_date_is_refused(future: Any) -> None:
     with pytest.raises(ConfigError, match="start_date.*future"):
-        parse_config(config(start_date=tomorrow))
+        parse_config(config(start_date=future))
+
+
+@pytest.mark.parametrize("value", [-1, float("nan")])
+def test_impossible_numeric_start_date_is_refused(value: Any) -> None:
+    with pytest.raises(ConfigError, match="start_date"):
+        parse_config(config(start_date=value))
 
 
 @pytest.mark.parametrize("value, expected", [
