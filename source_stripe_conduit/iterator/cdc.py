@@ -102,9 +102,13 @@ def _oldest_page(client: StripeClient, resource: Resource,
     page = client.list_page(resource.stream, "/v1/events", params)
     walked = False
     while page.has_more and page.data:
+        older = client.list_page(resource.stream, "/v1/events",
+                                 [*params, ("starting_after", page.data[-1]["id"])])
+        if not older.data:
+            # has_more promised more and none came: this page is the oldest there is.
+            break
         walked = True
-        page = client.list_page(resource.stream, "/v1/events",
-                                [*params, ("starting_after", page.data[-1]["id"])])
+        page = older
     # Newer pages were passed on the way: there is more to read after this one.
     return page.data, walked
 
