@@ -296,3 +296,16 @@ def test_conduit_cursor_of_unknown_age_is_tried_before_anything_else() -> None:
     # Conduit's state has no cursor_created, and its created_at is when the pipeline started.
     position = Position(CDC, NOW - 200 * DAY, "evt_1KtXkmJit567F2YtZzGSIrsh", 1)
     assert cdc_start(position, NOW) == "cursor"
+
+
+def test_created_at_walk_ending_on_an_empty_page_keeps_the_last_events_seen(
+        client: StripeClient, fake: FakeStripe) -> None:
+    # Stripe said has_more, then the older page came back empty (the list is eventually
+    # consistent): the walk must not return nothing, or the sync asks the same again forever.
+    events = _events(fake, 8)  # pages of 3: [7 6 5] [4 3 2] [1 0]
+    fake.fail(lambda r: r.path == "/v1/events" and r.get("starting_after") == events[2]["id"],
+              200, {"object": "list", "data": [], "has_more": False})
+    page = _read(client, Position.cdc(NOW - 1000), start="created_at")
+    assert [r["version"] for r in page.records] == [2, 3, 4]
+    assert page.newest == (events[4]["id"], events[4]["created"])
+    assert page.has_more is True  # events 5 to 7 were passed on the way
