@@ -163,6 +163,9 @@ class Mutator:
         custom_id = fields.pop("id", None)
         if custom_id is not None:
             data["id"] = str(custom_id)
+        if isinstance(fields.get("metadata"), dict):
+            # Metadata given at creation is the whole of it, not a change to random values.
+            data["metadata"] = {}
         if fields:
             self.apply_changes(data, fields)
         obj = Obj(kind, data["id"], when, dataset.next_seq(), b"", parent.id if parent else None,

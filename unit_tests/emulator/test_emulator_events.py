@@ -40,10 +40,12 @@ def test_update_event_has_previous_attributes_and_a_snapshot(
     assert update1["type"] == update2["type"] == "customer.updated"
     assert update1["data"]["previous_attributes"] == {
         "email": "old@example.com", "metadata": {"plan": "basic", "seats": None}}
-    assert update2["data"]["previous_attributes"] == {"description": None}
+    assert update2["data"]["previous_attributes"] == {
+        "description": created["data"]["object"]["description"]}
     listed = {event["id"]: event for event in events(api)}
     # Each event keeps the object as it was then, not as it is now.
-    assert listed[update1["id"]]["data"]["object"]["description"] is None
+    assert listed[update1["id"]]["data"]["object"]["description"] == created["data"][
+        "object"]["description"] != "VIP"
     assert listed[update1["id"]]["data"]["object"]["email"] == "new@example.com"
     assert listed[created["id"]]["data"]["object"]["email"] == "old@example.com"
     assert listed[update2["id"]]["data"]["object"]["description"] == "VIP"
