@@ -58,6 +58,7 @@ from source_stripe_conduit.transport.errors import StripeError
 # that is unbounded below (the oldest part keeps no lower bound, so nothing is cut off).
 STRIPE_EPOCH = 1262304000  # 2010-01-01
 MIN_SPLIT_SECONDS = 2
+MIN_SPLIT_PAGES = 3
 
 
 @dataclass(eq=False)
@@ -132,6 +133,8 @@ class StreamSync(PartitionGenerator):
         self._cond = threading.Condition()
         self._position: Position | None = None
         self._in_flight: set[PagePartition] = set()
+        # Seconds of ``created`` per object, per range, from its last page.
+        self._density: dict[Range, float] = {}
         self._failed: BaseException | None = None
         self._emitted_state = False
         self._records = 0
@@ -194,26 +197,32 @@ class StreamSync(PartitionGenerator):
                 yield partition
 
     def _split_to_target(self, position: Position) -> None:
-        """Split the largest idle ranges until the stream has as many as it should read at
-        once. Only ranges without a page in flight are split: a page in flight was asked for
-        with the old bounds."""
+        """Split the fullest idle ranges until the stream has as many as it should read at
+        once. Only ranges without a page in flight are split (a page in flight was asked for
+        with the old bounds), and only where the density of the range's last page says at
+        least a few pages remain: every range ends in a partial page, a wasted share of the
+        rate budget."""
         listed = BY_STREAM[self.resource.parent] if self.resource.parent else self.resource
         if not (listed.created_filter and listed.paginated):
             return
         target = self._governor.stream_target()
+        busy = {p.rng for p in self._in_flight}
         while len(position.ranges) < target:
-            busy = {p.rng for p in self._in_flight}
-            candidates = [r for r in position.ranges if r not in busy and r.top is not None]
-            if not candidates:
+            estimates = {r: r.span(STRIPE_EPOCH) / self._density[r] for r in position.ranges
+                         if r not in busy and r in self._density and r.top is not None}
+            if not estimates:
                 return
-            # A range with a cursor is known to hold objects; an unread one may be empty.
-            widest = max(candidates, key=lambda r: (r.cursor is not None, r.span(STRIPE_EPOCH)))
-            top = widest.top
-            low = widest.gte if widest.gte is not None else STRIPE_EPOCH
-            if top is None or top - low < MIN_SPLIT_SECONDS:
+            fullest = max(estimates, key=estimates.__getitem__)
+            low = fullest.gte if fullest.gte is not None else STRIPE_EPOCH
+            top = fullest.top
+            assert top is not None
+            if estimates[fullest] < MIN_SPLIT_PAGES * self._config.batch_size \
+                    or top - low < MIN_SPLIT_SECONDS:
                 return
-            kept, added = widest.split((low + top + 1) // 2)
-            position = position.with_split(widest, kept, added)
+            kept, added = fullest.split((low + top + 1) // 2)
+            density = self._density.pop(fullest)
+            self._density[kept] = self._density[added] = density
+            position = position.with_split(fullest, kept, added)
             self._position = position
 
     def _read_events(self, now: int) -> Iterator[PagePartition]:
@@ -289,6 +298,11 @@ class StreamSync(PartitionGenerator):
             page = partition.result
             if partition.rng is not None:
                 assert isinstance(page, SnapshotPage)
+                density = self._density.pop(partition.rng, None)
+                if page.remaining is not None:
+                    density = page.seconds_per_object or density
+                    if density:
+                        self._density[page.remaining] = density
                 self._set_position(position.with_range(partition.rng, page.remaining), emit=True)
                 self._records += len(page.records)
             elif partition.aged_out:

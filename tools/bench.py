@@ -103,7 +103,8 @@ def run(scenario: Scenario, workdir: Path) -> dict[str, object]:
     emulator, url = start_emulator(scenario)
     try:
         started = time.monotonic()
-        http(f"{url}/_emulator/seed", {"counts": scenario.counts, "seed": 42})
+        http(f"{url}/_emulator/seed", {"counts": scenario.counts, "seed": 42,
+                                       "livemode": scenario.live})
         seed_seconds = time.monotonic() - started
         expected = sum(scenario.counts.values())
         config = {"secret_key": scenario.key, "api_base": url, "lag_seconds": 0,
@@ -142,8 +143,8 @@ def run(scenario: Scenario, workdir: Path) -> dict[str, object]:
                     errors.append(orjson.loads(line)["trace"]["error"]["message"])
         out_path.unlink()
         cpu = usage.ru_utime + usage.ru_stime
-        requests = int(stats.get("total_requests", 0))
-        rate_limited = int(stats.get("rate_limited", stats.get("status", {}).get("429", 0)))
+        requests = int(stats["requests"])
+        rate_limited = int(stats["rate_limited"])
         ceiling = scenario.ceiling()
         return {
             "scenario": scenario.name, "note": scenario.note, "exit": os.waitstatus_to_exitcode(status),

@@ -25,6 +25,8 @@ class SnapshotPage:
     records: list[dict[str, Any]]
     remaining: Range | None
     """The range after this page; None once the range is exhausted."""
+    seconds_per_object: float | None = None
+    """How densely this page's objects were created, to guess how much a range still holds."""
 
 
 def read_range_page(client: StripeClient, resource: Resource, rng: Range, *, batch_size: int,
@@ -66,15 +68,18 @@ def _read(client: StripeClient, resource: Resource, rng: Range, batch_size: int,
         objects, below = _clip(objects, rng, lte)
         finished = finished or below
     remaining = None
+    density = None
     if not finished and page.data:
         last = page.data[-1]
         remaining = rng.advanced(last["id"], int(last.get("created") or 0))
+        newest = int(page.data[0].get("created") or 0)
+        density = (newest - int(last.get("created") or 0) + 1) / len(page.data)
     if resource.parent:
         records = [observed(child, observed_at)
                    for parent in objects for child in _children(client, resource, parent["id"])]
     else:
         records = [observed(obj, observed_at) for obj in objects]
-    return SnapshotPage(records, remaining)
+    return SnapshotPage(records, remaining, density)
 
 
 def _clip(objects: list[dict[str, Any]], rng: Range,
