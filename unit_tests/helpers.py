@@ -149,8 +149,10 @@ class FakeStripe:
     def add(self, path: str, obj: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             self._seq += 1
-            self.lists.setdefault(path, []).append(_Item(int(obj.get("created") or 0), self._seq,
-                                                         obj))
+            # Invoice items have `date` where other objects have `created`; Stripe's created
+            # filter on their list uses it.
+            created = int(obj.get("created") or obj.get("date") or 0)
+            self.lists.setdefault(path, []).append(_Item(created, self._seq, obj))
         return obj
 
     def remove(self, path: str, object_id: str) -> None:

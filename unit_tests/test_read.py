@@ -55,7 +55,8 @@ def _key(record: dict[str, Any]) -> tuple[str, int, int, bool]:
 
 def _read(fake: FakeStripe, mode: SyncMode = FULL, state: dict[str, Any] | None = None,
           stream: str = "customers", failure: bool = False, **settings: Any) -> EntrypointOutput:
-    return run_read(config(batch_size=BATCH, **settings), [stream], mode=mode,
+    settings.setdefault("batch_size", BATCH)
+    return run_read(config(**settings), [stream], mode=mode,
                     state=state_of(stream, state) if state is not None else None,
                     failure=failure)
 
@@ -139,10 +140,11 @@ def _still_to_read(state: dict[str, Any], obj: dict[str, Any], objects: dict[str
     return False
 
 
+@pytest.mark.parametrize("count, batch", [(26, 4), (40, 3), (12, 1)])
 def test_resuming_from_any_state_loses_nothing_and_repeats_only_pages_in_flight(
-        fake: FakeStripe) -> None:
-    objects = _seed(fake, 26)
-    output = _read(fake)
+        fake: FakeStripe, count: int, batch: int) -> None:
+    objects = _seed(fake, count)
+    output = _read(fake, batch_size=batch)
     messages = records_and_states(output)
     checked = 0
     for index, message in enumerate(messages):
@@ -154,9 +156,9 @@ def test_resuming_from_any_state_loses_nothing_and_repeats_only_pages_in_flight(
             continue  # a finished full refresh starts over, by design
         before = {m.record.data["id"] for m in messages[:index]
                   if m.type == Type.RECORD and m.record is not None}
-        resumed = _ids(record_data(_read(fake, state=state)))
+        resumed = _ids(record_data(_read(fake, state=state, batch_size=batch)))
         assert before | set(resumed) == {o["id"] for o in objects}, state
-        assert len(before & set(resumed)) <= len(state["ranges"]) * BATCH, state
+        assert len(before & set(resumed)) <= len(state["ranges"]) * batch, state
         checked += 1
     assert checked >= 3
 
@@ -334,6 +336,17 @@ def test_conduit_cdc_position_resumes_from_its_cursor_and_index(fake: FakeStripe
     # Events 2 and 3 were the first two records of the page Conduit was in.
     assert [r["version"] for r in record_data(output)] == [5, 6]
     assert fake.calls("/v1/events")[0].get("ending_before") == events[1]["id"]
+
+
+def test_aged_out_conduit_cursor_falls_back_to_a_new_snapshot(fake: FakeStripe) -> None:
+    objects = _seed(fake, 4)
+    fake.aged_out.add("evt_conduit")
+    state = {"iterator_type": "cdc", "created_at": NOW - 200 * DAY, "cursor": "evt_conduit",
+             "index": 0}
+    output = _read(fake, INCREMENTAL, state=state)
+    assert not output.errors
+    assert sorted(_ids(record_data(output))) == sorted(_ids(objects))
+    assert any("aged out" in w for w in warnings(output))
 
 
 # -- snapshot switched off, malformed states ---------------------------------------------------------------
