@@ -9,7 +9,7 @@ from typing import Any
 import pendulum
 import pytest
 from airbyte_cdk.models import Status, TraceType, Type
-from airbyte_cdk.test.entrypoint_wrapper import discover
+from airbyte_cdk.test.entrypoint_wrapper import _run_command, discover
 from airbyte_cdk.test.models.scenario import ExpectedOutcome
 from helpers import (
     API_BASE,
@@ -347,3 +347,10 @@ def test_discover_offers_every_stream_by_default_with_incremental_where_supporte
         modes = {m.value for m in stream.supported_sync_modes}
         assert ("incremental" in modes) == BY_STREAM[name].incremental, name
         assert stream.source_defined_primary_key == [["id"]]
+
+
+def test_spec_command_offers_the_spec() -> None:
+    output = _run_command(SourceStripeConduit(), ["spec"])
+    (message,) = output.get_message_by_types([Type.SPEC])
+    assert message.spec is not None
+    assert message.spec.connectionSpecification == dict(SPEC)

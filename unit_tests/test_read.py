@@ -7,9 +7,19 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
-from airbyte_cdk.models import AirbyteStreamStatus, FailureType, Status, SyncMode, Type
+from airbyte_cdk.models import (
+    AirbyteMessageSerializer,
+    AirbyteStreamStatus,
+    FailureType,
+    Status,
+    SyncMode,
+    Type,
+)
 from airbyte_cdk.test.entrypoint_wrapper import EntrypointOutput
+from airbyte_cdk.test.entrypoint_wrapper import read as entrypoint_read
+from airbyte_cdk.test.models.scenario import ExpectedOutcome
 from helpers import (
     DAY,
     NOW,
@@ -27,6 +37,8 @@ from helpers import (
     stripe_error,
     warnings,
 )
+
+from source_stripe_conduit.source import SourceStripeConduit
 
 INCREMENTAL = SyncMode.incremental
 FULL = SyncMode.full_refresh
@@ -483,3 +495,16 @@ def test_unknown_stream_in_the_catalog_is_skipped(fake: FakeStripe) -> None:
     output = run_read(config(batch_size=BATCH), catalog("customers", "orders"))
     assert sorted(_ids(record_data(output))) == sorted(_ids(objects))
     assert not output.errors
+
+
+def test_the_key_never_appears_in_a_debug_reads_output(fake: FakeStripe) -> None:
+    _seed(fake, 3)
+    fake.fail(lambda r: r.path == "/v1/charges", 401,
+              stripe_error(401, "Invalid API Key provided: sk_test_****leak"))
+    output = entrypoint_read(SourceStripeConduit(), config(), catalog("customers", "charges"),
+                             debug=True, expected_outcome=ExpectedOutcome.EXPECT_EXCEPTION)
+    text = "\n".join(orjson.dumps(AirbyteMessageSerializer.dump(m)).decode()
+                     for m in output.get_message_by_types(list(Type)))
+    assert "cus_0001Q" in text  # the output is all there
+    assert SECRET not in text
+    assert SECRET.split("_", 2)[2] not in text
