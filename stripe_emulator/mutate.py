@@ -327,6 +327,11 @@ class Mutator:
             raise MutationError(f"No such {obj.kind.object}: '{obj.id}'", 404,
                                 "resource_missing", "id")
         kind = obj.kind
+        rule = kind.delete
+        if rule is not None and rule.style == "cancel" and (changes or {}).get(
+                "status") == "canceled" and event is None and transition is None:
+            # Setting a subscription's status to canceled is canceling it.
+            return self.delete(obj)
         old = obj.data()
         data = obj.data()
         if event is None and transition is None and changes:

@@ -248,3 +248,29 @@ def test_seeding_is_reproducible(api: Api, control: EmulatorClient) -> None:
     control.reset()
     control.seed({"customers": 50, "charges": 50}, seed=42)
     assert api.all_ids("/v1/charges") == first
+
+
+def test_api_mutation_routes_send_the_same_events(api: Api, control: EmulatorClient) -> None:
+    made = api.post("/v1/customers", {"email": "jo@example.com", "metadata[plan]": "pro"})
+    assert made.status_code == 200, made.text
+    customer = made.json()
+    assert customer["email"] == "jo@example.com" and customer["metadata"] == {"plan": "pro"}
+    assert customer["description"] is None  # an API create sets only what it is given
+    changed = api.post(f"/v1/customers/{customer['id']}", {"name": "Jo", "metadata[plan]": ""})
+    assert changed.json()["name"] == "Jo" and changed.json()["metadata"] == {}
+    deleted = api.delete(f"/v1/customers/{customer['id']}")
+    assert deleted.json() == {"id": customer["id"], "object": "customer", "deleted": True}
+    listed = events(api)
+    assert [e["type"] for e in listed] == ["customer.deleted", "customer.updated",
+                                           "customer.created"]
+    assert listed[1]["data"]["previous_attributes"] == {"name": None,
+                                                        "metadata": {"plan": "pro"}}
+    assert listed[0]["request"]["id"] == deleted.headers["Request-Id"]
+    for path, fields in (("/v1/products", {"name": "Mug"}),
+                         ("/v1/coupons", {"percent_off": "10", "duration": "once"}),
+                         ("/v1/prices", {"unit_amount": "500", "currency": "eur"})):
+        response = api.post(path, fields)
+        assert response.status_code == 200, response.text
+        obj = response.json()
+        assert api.post(f"{path}/{obj['id']}", {"metadata[k]": "v"}).status_code == 200
+    assert api.post("/v1/customers", {"colour": "red"}).json()["error"]["param"] == "colour"
