@@ -284,6 +284,28 @@ def test_append_only_stream_lists_what_was_created_since_the_last_sync(fake: Fak
     assert fake.calls("/v1/events") == []
 
 
+def test_payment_methods_snapshot_under_customers_then_detach_is_a_delete(
+        fake: FakeStripe) -> None:
+    fake.add("/v1/customers", {"id": "cus_1A", "object": "customer", "created": NOW - 500})
+    fake.add("/v1/customers", {"id": "cus_2A", "object": "customer", "created": NOW - 400})
+    for n in range(3):
+        fake.add("/v1/payment_methods", {"id": f"pm_{n}A", "object": "payment_method",
+                                         "customer": "cus_2A" if n == 0 else "cus_1A",
+                                         "created": NOW - 300 + n})
+    fake.add_event("payment_method.detached",
+                   {"id": "pm_1A", "object": "payment_method", "customer": None}, NOW - 100)
+    fake.add_event("payment_method.attached",
+                   {"id": "pm_9A", "object": "payment_method", "customer": "cus_1A"}, NOW - 90)
+    state = {"iterator_type": "snapshot", "created_at": NOW - 200,
+             "ranges": [{"gte": None, "lt": None, "cursor": None}]}
+    output = _read(fake, INCREMENTAL, state=state, stream="payment_methods")
+    records = [(r["id"], r["is_deleted"], r["updated"]) for r in record_data(output)]
+    assert sorted(records[:3]) == [("pm_0A", False, NOW - 200), ("pm_1A", False, NOW - 200),
+                                   ("pm_2A", False, NOW - 200)]
+    assert records[3:] == [("pm_1A", True, NOW - 100), ("pm_9A", False, NOW - 90)]
+    assert fake.calls("/v1/payment_methods") == []
+
+
 # -- Stripe's 30-day retention ---------------------------------------------------------------------------
 
 
