@@ -640,7 +640,8 @@ def retrieve_handler(kind: Kind, any_parent: bool = False) -> Handler:
         check_params(call.params, frozenset({"expand"}))
         object_id = path_params[id_name]
         obj = call.dataset.get(object_id, kind.object)
-        if obj is None or (parent_name is not None and obj.parent != path_params[parent_name]):
+        if obj is None or (parent_name is not None and (
+                obj.parent != path_params[parent_name] or not obj.listed)):
             raise no_such(kind.object, object_id, "id")
         if obj.deleted:
             if kind.object == "customer":
@@ -748,10 +749,10 @@ def events_handler(accepted: frozenset[str]) -> Handler:
         def visible(event: Any) -> bool:
             return bool(event.visible_at <= now)
 
-        if delivered == "false" or not colls:
-            # Every event is delivered at once here (no webhooks pending).
-            page, more = [], False
-        else:
+        page: list[Any] = []
+        more = False
+        # Every event is delivered at once here (no webhooks pending): none ever failed.
+        if delivered != "false" and colls:
             page, more = walk_merged(colls, lo, hi, limit, before is not None, visible)
         body = orjson.dumps({"object": "list",
                              "data": [orjson.Fragment(event.blob) for event in page],

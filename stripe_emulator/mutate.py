@@ -454,7 +454,7 @@ class Mutator:
         for sub in self.dataset.registry["subscription"]:
             if sub.status in ("canceled", "incomplete_expired") or not sub.listed:
                 continue
-            if sub.data().get("customer") == customer.id:
+            if sub.customer == customer.id:
                 self.delete(sub)
 
     # Random changes

@@ -66,7 +66,7 @@ class Obj:
     """One Stripe object of a dataset."""
 
     __slots__ = ("id", "kind", "created", "seq", "blob", "listed", "deleted", "parent",
-                 "status")
+                 "status", "customer")
 
     def __init__(self, kind: Kind, object_id: str, created: int, seq: int, blob: bytes,
                  parent: str | None, status: str | None) -> None:
@@ -81,6 +81,8 @@ class Obj:
         """Gone for good: retrieving it fails (a customer answers with its deletion stub)."""
         self.parent = parent
         self.status = status
+        self.customer: str | None = None
+        """The customer id it references, kept to find a customer's objects without decoding."""
 
     @property
     def key(self) -> Key:
@@ -297,6 +299,8 @@ class Dataset:
         obj.blob = dump(data)
         status = data.get("status")
         obj.status = status if isinstance(status, str) else None
+        customer = data.get("customer")
+        obj.customer = customer if isinstance(customer, str) else None
 
     def refresh_parent(self, obj: Obj) -> Obj | None:
         """Re-embed ``obj``'s list in its parent after it changed; returns the parent."""
