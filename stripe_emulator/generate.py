@@ -272,19 +272,27 @@ def _payment_intent(c: Ctx) -> None:
     c.put("description", c.gen.text())
 
 
+def invoice_totals(data: dict[str, Any], amount: int) -> None:
+    """Set an invoice's amounts from its total (the sum of its lines)."""
+    paid = data.get("status") == "paid"
+    for field in ("amount_due", "subtotal", "subtotal_excluding_tax", "total",
+                  "total_excluding_tax"):
+        if field in data:
+            data[field] = amount
+    if "amount_paid" in data:
+        data["amount_paid"] = amount if paid else 0
+    if "amount_remaining" in data:
+        data["amount_remaining"] = 0 if paid else amount
+
+
 def _invoice(c: Ctx) -> None:
     d = c.data
     status = c.choose({"paid": 0.62, "open": 0.18, "draft": 0.1, "void": 0.05,
                        "uncollectible": 0.05})
     d["status"] = status
-    amount = c.gen.amount()
-    for field in ("amount_due", "subtotal", "subtotal_excluding_tax", "total",
-                  "total_excluding_tax"):
-        c.put(field, amount)
     paid = status == "paid"
     c.put("paid", paid)
-    c.put("amount_paid", amount if paid else 0)
-    c.put("amount_remaining", 0 if paid else amount)
+    invoice_totals(d, c.gen.amount())
     c.put("attempted", status in ("paid", "open", "uncollectible"))
     c.put("attempt_count", 1 if status in ("paid", "uncollectible") else 0)
     c.put("number", None if status == "draft" else
@@ -317,6 +325,9 @@ def _invoiceitem(c: Ctx) -> None:
 
 
 def _line_item(c: Ctx) -> None:
+    price = c.gen.pick("price")
+    if price is not None:
+        c.put("price", price.data())
     amount = c.gen.amount()
     c.put("amount", amount)
     c.put("amount_excluding_tax", amount)
@@ -348,6 +359,29 @@ def _subscription_item(c: Ctx) -> None:
     price = c.gen.pick("price")
     if price is not None:
         c.put("price", price.data())
+    if isinstance(c.data.get("plan"), dict) and isinstance(c.data.get("price"), dict):
+        c.put("plan", plan_of(c.data["plan"], c.data["price"]))
+
+
+def plan_of(template: dict[str, Any], price: dict[str, Any]) -> dict[str, Any]:
+    """The legacy ``plan`` Stripe shows beside a recurring price: the same thing, older shape
+    (the example's embedded plan is a placeholder, ``"currency": "currency"``)."""
+    recurring = price.get("recurring") or {}
+    amount = price.get("unit_amount")
+    values = {
+        "active": price.get("active", True), "amount": amount,
+        "amount_decimal": str(amount) if amount is not None else None,
+        "billing_scheme": price.get("billing_scheme", "per_unit"),
+        "created": price.get("created"), "currency": price.get("currency"),
+        "id": price.get("id"), "interval": recurring.get("interval", "month"),
+        "interval_count": recurring.get("interval_count", 1),
+        "livemode": price.get("livemode", False), "metadata": price.get("metadata", {}),
+        "nickname": price.get("nickname"), "object": "plan", "product": price.get("product"),
+        "tiers_mode": None, "transform_usage": None,
+        "trial_period_days": recurring.get("trial_period_days"),
+        "usage_type": recurring.get("usage_type", "licensed"), "aggregate_usage": None,
+    }
+    return {key: values.get(key, value) for key, value in template.items()}
 
 
 def _product(c: Ctx) -> None:

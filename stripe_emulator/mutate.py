@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .catalog import KINDS, META, NOW, TEXT, TOGGLE, Copy, Kind, OneOf, Token, Transition, kind_for
-from .generate import Generator
+from .generate import Generator, invoice_totals
 from .store import RETENTION_SECONDS, Dataset, Event, Obj, Store, make_event_blob, random_id
 
 YEAR = 365 * 86400
@@ -178,8 +178,12 @@ class Mutator:
         if auto:
             child_kind = kind_for(auto[0])
             assert child_kind is not None
-            for _ in range(self.rng.choice(auto[1])):
-                self.create(child_kind, parent=obj, created=when, events=False)
+            children = [self.create(child_kind, parent=obj, created=when, events=False,
+                                    plain=plain)
+                        for _ in range(self.rng.choice(auto[1]))]
+            if kind.object == "invoice" and "amount_due" not in fields:
+                invoice_totals(data, sum(child.data().get("amount", 0)
+                                               for child in children))
         dataset.render(obj, data)
         if events:
             self._creation_events(obj)
