@@ -16,6 +16,7 @@ import sys
 from typing import Any
 
 from .catalog import kind_for
+from .config import ConfigError
 from .server import DEFAULT_HOST, make_state, start_site
 
 
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         asyncio.run(serve(args))
-    except OSError as error:
+    except (OSError, ConfigError) as error:
         print(f"stripe_emulator: {error}", file=sys.stderr)
         return 1
     return 0
