@@ -111,10 +111,15 @@ class StripeClient:
                 self._clock_offset = offset
             except (TypeError, ValueError):
                 pass
+        # Stripe's own time to answer, without the wait in the rate budget before sending:
+        # what sizes the number of requests to keep in flight.
+        latency = response.elapsed.total_seconds()
         stream = getattr(self._current, "stream", None)
-        if stream is None:
-            return
         with self._lock:
+            self._latency_ewma = (latency if self._latency_ewma is None
+                                  else 0.9 * self._latency_ewma + 0.1 * latency)
+            if stream is None:
+                return
             counters = self._counters[stream]
             counters.attempts += 1
             if response.status_code == 429:
@@ -144,6 +149,4 @@ class StripeClient:
             counters = self._counters[stream]
             counters.requests += 1
             counters.seconds += elapsed
-            self._latency_ewma = (elapsed if self._latency_ewma is None
-                                  else 0.8 * self._latency_ewma + 0.2 * elapsed)
         return body
