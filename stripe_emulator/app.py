@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import fnmatch
+import logging
 import random
 import re
 from collections.abc import Callable
@@ -38,6 +39,7 @@ from .store import (
     walk_merged,
 )
 
+LOG = logging.getLogger("stripe_emulator")
 DOC_URL = "https://stripe.com/docs/error-codes/"
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 10
@@ -241,6 +243,11 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
             body, status, headers = error.body(), error.status, error.headers
         except Dropped:
             return await drop(request)
+        except Exception as error:  # an emulator bug: say so, never pass it off as a fault
+            LOG.exception("Stripe emulator failure on %s %s", request.method, request.path_qs)
+            failure = ApiError(500, f"The Stripe emulator failed: {error!r}",
+                               error_type="api_error")
+            body, status = failure.body(), failure.status
         delay = latency_seconds(state.settings, objects, state.rng)
         if delay > 0:
             await asyncio.sleep(delay)
