@@ -354,9 +354,10 @@ class Mutator:
         if changes:
             self.apply_changes(data, changes)
         previous = diff(old, data)
-        if not previous:
-            return obj
-        self.dataset.render(obj, data)
+        if not previous and transition is None and event is None:
+            return obj  # nothing changed, so Stripe says nothing
+        if previous:
+            self.dataset.render(obj, data)
         if transition is not None:
             names: tuple[str, ...] = (transition.event, *transition.also)
         elif event is not None:
@@ -364,9 +365,10 @@ class Mutator:
         else:
             names = kind.update_events
         for name in names:
-            self.emit(name, obj, previous, request=request)
+            # A signal without a change (trial_will_end) has no previous_attributes.
+            self.emit(name, obj, previous or None, request=request)
         parent = self.dataset.objects.get(obj.parent or "")
-        if parent is not None and kind.nested_field:
+        if previous and parent is not None and kind.nested_field:
             self._parent_changed(obj, parent, created=False, events=True)
         if transition is not None and transition.event == "charge.refunded":
             self._refund_for(obj, old)

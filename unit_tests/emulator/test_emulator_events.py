@@ -274,3 +274,14 @@ def test_api_mutation_routes_send_the_same_events(api: Api, control: EmulatorCli
         obj = response.json()
         assert api.post(f"{path}/{obj['id']}", {"metadata[k]": "v"}).status_code == 200
     assert api.post("/v1/customers", {"colour": "red"}).json()["error"]["param"] == "colour"
+
+
+def test_a_signal_without_a_change_has_no_previous_attributes(control: EmulatorClient) -> None:
+    control.seed({"customers": 1}, seed=20)
+    sub = control.create("subscriptions", {"status": "trialing"})["ops"][0]["id"]
+    events_made = control.update("subscriptions", sub,
+                                 event="customer.subscription.trial_will_end")["events"]
+    assert [e["type"] for e in events_made] == ["customer.subscription.trial_will_end"]
+    assert "previous_attributes" not in events_made[0]["data"]
+    assert control.update("customers", control.ground_truth("customers")[0]["id"],
+                          {})["events"] == []
