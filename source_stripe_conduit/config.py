@@ -161,8 +161,8 @@ SPEC: Mapping[str, Any] = {
 class ConfigError(ValueError):
     """An invalid configuration value; the message names the field."""
 
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"Config field '{field}': {problem}")
+    def __init__(self, field: str, problem: str, message: str | None = None) -> None:
+        super().__init__(message or f"Config field '{field}': {problem}")
         self.field = field
 
 
@@ -201,7 +201,41 @@ def normalize(raw: Mapping[str, Any]) -> dict[str, Any]:
     return config
 
 
+# The CDK checks a config against the spec before the source sees it, with messages that do not
+# name the field ("101 is greater than the maximum of 100"). ``prepare`` runs first (as the
+# source's ``configure``): a valid config comes out with its values typed (Conduit writes
+# "10" and "true"), an invalid one without the bad value and with our message, which
+# ``parse_config`` raises again.
+CONFIG_ERROR_KEY = "_config_error"
+
+
+def prepare(raw: Mapping[str, Any]) -> dict[str, Any]:
+    config = normalize(raw)
+    try:
+        parsed = parse_config(config)
+    except ConfigError as error:
+        if error.field == "secret_key":
+            config["secret_key"] = ""
+        else:
+            config.pop(error.field, None)
+        config[CONFIG_ERROR_KEY] = {"field": error.field, "message": str(error)}
+        return config
+    typed: dict[str, Any] = {
+        "snapshot": parsed.snapshot, "batch_size": parsed.batch_size,
+        "lag_seconds": parsed.lag_seconds, "max_retries": parsed.max_retries,
+        "request_timeout_seconds": parsed.request_timeout_seconds,
+        "requests_per_second": parsed.requests_per_second,
+        "endpoint_requests_per_second": parsed.endpoint_requests_per_second,
+        "resource_names": list(parsed.streams),
+    }
+    config.update({k: v for k, v in typed.items() if k in config})
+    return config
+
+
 def parse_config(raw: Mapping[str, Any]) -> Config:
+    carried = raw.get(CONFIG_ERROR_KEY)
+    if isinstance(carried, Mapping):
+        raise ConfigError(str(carried.get("field")), "", message=str(carried.get("message")))
     values = normalize(raw)
     key = values.get("secret_key")
     if not isinstance(key, str) or not key.strip():

@@ -46,6 +46,8 @@ class Resource:
     """Stream whose objects own this list (a customer's payment methods)."""
     append_only: bool = False
     """Objects never change after creation: incremental reads list by ``created``, no events."""
+    created_field: str = "created"
+    """The object's creation time, which the list's ``created`` filter applies to."""
 
     @property
     def event_types(self) -> tuple[str, ...]:
@@ -117,8 +119,9 @@ RESOURCES: tuple[Resource, ...] = (
                      "overdue", "paid", "payment_action_required", "payment_failed",
                      "payment_succeeded", "sent", "upcoming", "updated", "voided",
                      "will_be_due", delete=("deleted",))),
+    # An invoice item has ``date``, not ``created``; the list's created filter applies to it.
     Resource("invoice_items", "invoiceitem", "/v1/invoiceitems",
-             _events("invoiceitem", delete=("deleted",))),
+             _events("invoiceitem", delete=("deleted",)), created_field="date"),
     Resource("issuing_disputes", "issuing.dispute", "/v1/issuing/disputes",
              _events("issuing_dispute", "closed", "funds_reinstated", "funds_rescinded",
                      "submitted", "updated")),

@@ -33,7 +33,7 @@ from airbyte_cdk.sources.streams.concurrent.default_stream import DefaultStream
 from airbyte_cdk.sources.utils.slice_logger import DebugSliceLogger
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from source_stripe_conduit.config import SPEC, Config, ConfigError, normalize, parse_config
+from source_stripe_conduit.config import SPEC, Config, ConfigError, parse_config, prepare
 from source_stripe_conduit.governor import MAX_PAGES_IN_FLIGHT, Governor
 from source_stripe_conduit.resources import BY_STREAM, RESOURCES, Resource
 from source_stripe_conduit.sync import StreamSync
@@ -89,7 +89,7 @@ class SourceStripeConduit(Source):
         )
 
     def configure(self, config: Mapping[str, Any], temp_dir: str) -> Mapping[str, Any]:
-        return normalize(config)
+        return prepare(config)
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         try:

@@ -162,6 +162,11 @@ class StreamSync(PartitionGenerator):
         position = self._current()
         if self.resource.append_only:
             upper = now - self._config.lag_seconds
+            if self.resource.stream == "events" and \
+                    cdc_start(Position.cdc(position.created_at), now) == "resnapshot":
+                self._warn(f"Stream 'events': events created since {position.created_at} are "
+                           f"partly older than Stripe's 30-day retention; those can no longer "
+                           f"be read.")
             if upper > position.created_at:
                 # Objects never change: read those created since the last read like a
                 # snapshot range. created_at is already the new mark, the range what is left
@@ -360,7 +365,7 @@ class StreamSync(PartitionGenerator):
                 failure_type=FailureType.config_error,
             ) from error
         if saved is None:
-            if self._incremental and not self._config.snapshot and not self.resource.append_only:
+            if self._incremental and not self._config.snapshot:
                 return Position.cdc(now - self._config.lag_seconds)
             return self._fresh_snapshot(now)
         if not self._incremental:
@@ -384,7 +389,7 @@ class StreamSync(PartitionGenerator):
         # created_at is taken before the snapshot's first page and moved back by the lag, so
         # that clock skew and late events cannot open a gap between snapshot and CDC.
         created_at = now - self._config.lag_seconds
-        if self.resource.append_only:
+        if self.resource.append_only and self._incremental:
             # Objects that never change need no events: the snapshot stops at created_at and
             # later reads list what was created since.
             return Position(SNAPSHOT, created_at,

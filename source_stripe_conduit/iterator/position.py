@@ -166,6 +166,9 @@ class Position:
         elif kind == SNAPSHOT:
             # A Conduit snapshot position: one range, going on below its cursor.
             ranges = (Range(cursor=cursor),)
+        if kind == SNAPSHOT and not ranges:
+            # Nothing left to read: the snapshot is over.
+            return Position.cdc(created_at)
         return Position(kind, created_at, cursor, index, ranges,
                         _int(state, "cursor_created"))
 

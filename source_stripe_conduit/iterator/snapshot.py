@@ -65,15 +65,16 @@ def _read(client: StripeClient, resource: Resource, rng: Range, batch_size: int,
     finished = not page.has_more or not listed.paginated
     if not listed.created_filter and (rng.gte is not None or rng.lt is not None
                                         or lte is not None):
-        objects, below = _clip(objects, rng, lte)
+        objects, below = _clip(objects, rng, lte, listed.created_field)
         finished = finished or below
     remaining = None
     density = None
     if not finished and page.data:
         last = page.data[-1]
-        remaining = rng.advanced(last["id"], int(last.get("created") or 0))
-        newest = int(page.data[0].get("created") or 0)
-        density = (newest - int(last.get("created") or 0) + 1) / len(page.data)
+        field = listed.created_field
+        remaining = rng.advanced(last["id"], int(last.get(field) or 0))
+        newest = int(page.data[0].get(field) or 0)
+        density = (newest - int(last.get(field) or 0) + 1) / len(page.data)
     if resource.parent:
         records = [observed(child, observed_at)
                    for parent in objects for child in _children(client, resource, parent["id"])]
@@ -82,17 +83,17 @@ def _read(client: StripeClient, resource: Resource, rng: Range, batch_size: int,
     return SnapshotPage(records, remaining, density)
 
 
-def _clip(objects: list[dict[str, Any]], rng: Range,
-          lte: int | None) -> tuple[list[dict[str, Any]], bool]:
+def _clip(objects: list[dict[str, Any]], rng: Range, lte: int | None,
+          field: str = "created") -> tuple[list[dict[str, Any]], bool]:
     """Range bounds applied here for lists that take no ``created`` filter. Lists are newest
     first, so the first object below ``gte`` ends the range. Objects without a ``created``
     time (payment links, terminal readers, report types) cannot be placed in time: kept."""
     kept: list[dict[str, Any]] = []
     for obj in objects:
-        if obj.get("created") is None:
+        if obj.get(field) is None:
             kept.append(obj)
             continue
-        created = int(obj["created"])
+        created = int(obj[field])
         if rng.gte is not None and created < rng.gte:
             return kept, True
         if (rng.lt is None or created < rng.lt) and (lte is None or created <= lte):

@@ -285,3 +285,16 @@ def test_a_signal_without_a_change_has_no_previous_attributes(control: EmulatorC
     assert "previous_attributes" not in events_made[0]["data"]
     assert control.update("customers", control.ground_truth("customers")[0]["id"],
                           {})["events"] == []
+
+
+def test_upcoming_invoice_events_carry_an_invoice_without_id(
+        api: Api, control: EmulatorClient) -> None:
+    control.seed({"customers": 1}, seed=21)
+    sub = control.create("subscriptions", {"status": "active"})["ops"][0]["id"]
+    made = control.mutate([{"op": "upcoming_invoice", "subscription": sub}])["events"]
+    assert [e["type"] for e in made] == ["invoice.upcoming"]
+    preview = made[0]["data"]["object"]
+    assert "id" not in preview and preview["object"] == "invoice"
+    assert preview["subscription"] == sub and preview["status"] == "draft"
+    assert made[0]["request"]["id"] is None
+    assert api.ok("/v1/events", {"type": "invoice.upcoming"})["data"] == made
