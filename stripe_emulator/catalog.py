@@ -117,6 +117,8 @@ class Kind:
     paginated: bool = True
     hidden_statuses: tuple[str, ...] = ()
     """Statuses a list omits unless its ``status`` parameter asks for them."""
+    signals: tuple[str, ...] = ()
+    """Other events of the kind, about objects that are not stored (an upcoming invoice)."""
 
     @property
     def list_path_template(self) -> str | None:
@@ -137,6 +139,7 @@ class Kind:
             names.add(self.delete.event)
         if self.parent_signal:
             names.add(self.parent_signal)
+        names.update(self.signals)
         return tuple(sorted(names))
 
 
@@ -316,6 +319,8 @@ KINDS: tuple[Kind, ...] = (
              _t("invoice.sent", {"status": ("open",)}, {"webhooks_delivered_at": NOW},
                 weight=0.5),
          ),
+         # invoice.upcoming (a preview without id, see Mutator.upcoming_invoice) is sent too.
+         signals=("invoice.upcoming",),
          delete=Delete("invoice.deleted", when=_m(status=("draft",)),
                        refusal="You can only delete draft invoices."),
          refs=_m(customer="customer")),

@@ -141,6 +141,15 @@ def _apply_op(mutator: Any, dataset: Dataset, spec: Any) -> dict[str, Any]:
     if not isinstance(spec, dict):
         raise ControlError("Each op is an object")
     op = spec.get("op")
+    if op == "upcoming_invoice":
+        sub_id = spec.get("subscription")
+        sub = dataset.get(sub_id, "subscription") if isinstance(sub_id, str) else None
+        if sub_id is not None and sub is None:
+            raise ControlError(f"No such subscription: {sub_id!r}")
+        event = mutator.upcoming_invoice(sub)
+        if event is None:
+            raise ControlError("No subscription that is not canceled to preview an invoice of")
+        return {"op": op, "stream": "invoices", "id": None, "event": "invoice.upcoming"}
     kind = _kind(spec.get("stream") or spec.get("object"))
     changes = spec.get("changes") or {}
     if not isinstance(changes, dict):

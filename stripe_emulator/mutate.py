@@ -12,9 +12,9 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from .catalog import KINDS, META, NOW, TEXT, TOGGLE, Copy, Kind, OneOf, Token, Transition, kind_for
+from .catalog import BY_OBJECT, KINDS, META, NOW, TEXT, TOGGLE, Copy, Kind, OneOf, Token, Transition, kind_for
 from .generate import Generator, invoice_totals
-from .store import RETENTION_SECONDS, Dataset, Event, Obj, Store, make_event_blob, random_id
+from .store import RETENTION_SECONDS, Dataset, Event, Obj, Store, dump, make_event_blob, random_id
 
 YEAR = 365 * 86400
 
@@ -509,7 +509,31 @@ class Mutator:
                 return obj
         return None
 
+    def upcoming_invoice(self, subscription: Obj | None = None) -> Event | None:
+        """``invoice.upcoming``: the next invoice of a subscription, days before it renews.
+
+        The invoice does not exist yet, so its ``data.object`` has no ``id`` (Stripe's
+        preview); nothing is stored. None when there is no live subscription to preview.
+        """
+        sub = subscription or self._random_object(BY_OBJECT["subscription"])
+        if sub is None or sub.status in ("canceled", "incomplete_expired"):
+            return None
+        invoice_kind = BY_OBJECT["invoice"]
+        data = self.gen.build(invoice_kind, self.now)
+        data.pop("id", None)
+        info = sub.data()
+        data.update({"status": "draft", "paid": False, "number": None, "amount_paid": 0,
+                     "customer": info.get("customer"), "subscription": sub.id,
+                     "billing_reason": "upcoming", "currency": info.get("currency")})
+        preview = Obj(invoice_kind, "", self.now, 0, dump(data), None, "draft")
+        return self.emit("invoice.upcoming", preview, request=False)
+
     def _random_update(self, kind: Kind) -> dict[str, Any] | None:
+        if kind.object == "invoice" and self.rng.random() < 0.05:
+            event = self.upcoming_invoice()
+            if event is not None:
+                return {"op": "upcoming", "stream": kind.stream, "id": None,
+                        "event": "invoice.upcoming"}
         for _ in range(6):
             obj = self._random_object(kind)
             if obj is None:
