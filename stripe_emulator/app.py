@@ -15,6 +15,7 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import formatdate
 from typing import Any
 
 import orjson
@@ -252,6 +253,9 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
         if delay > 0:
             await asyncio.sleep(delay)
         headers["Request-Id"] = request_id
+        # Stripe's Date header tells clients Stripe's time; here it is the emulator's clock,
+        # which tests move forward (retention), so clients must see that clock, not the wall's.
+        headers["Date"] = formatdate(state.store.clock.now(), usegmt=True)
         headers["Stripe-Version"] = version or state.settings.version_of(
             request.headers.get("Stripe-Account") or PLATFORM_ACCOUNT)
         return web.Response(body=body, status=status, headers=headers,
