@@ -298,3 +298,16 @@ def test_upcoming_invoice_events_carry_an_invoice_without_id(
     assert preview["subscription"] == sub and preview["status"] == "draft"
     assert made[0]["request"]["id"] is None
     assert api.ok("/v1/events", {"type": "invoice.upcoming"})["data"] == made
+
+
+def test_each_account_can_have_its_own_default_version(api: Api,
+                                                       control: EmulatorClient) -> None:
+    control.seed({"accounts": 1}, seed=22)
+    account = api.ids("/v1/accounts")[0]
+    control.configure(api_versions={account: "2023-08-16"})
+    connected = control.create("customers", account=account)["events"][0]
+    platform = control.create("customers")["events"][0]
+    assert connected["api_version"] == "2023-08-16"
+    assert platform["api_version"] == "2024-06-20"
+    response = api.get("/v1/customers", headers={"Stripe-Account": account})
+    assert response.headers["Stripe-Version"] == "2023-08-16"

@@ -225,3 +225,10 @@ def test_retrieve_every_served_kind_and_unknown_ids(api: Api, control: EmulatorC
         assert api.ok(f"{path}/{item['id']}") == item
     error = api.error("/v1/charges/ch_nope", status=404)
     assert error["code"] == "resource_missing" and error["message"] == "No such charge: 'ch_nope'"
+
+
+def test_malformed_numbers_are_refused(api: Api, control: EmulatorClient) -> None:
+    error = api.error("/v1/customers", {"created[gte]": "yesterday"})
+    assert error["message"] == "Invalid integer: yesterday"
+    assert error["param"] == "created[gte]"
+    assert api.error("/v1/customers", {"created[since]": 1})["code"] == "parameter_unknown"
