@@ -161,7 +161,7 @@ class StreamSync(PartitionGenerator):
             return
         position = self._current()
         if self.resource.append_only:
-            upper = now - self._config.lag_seconds
+            upper = self._upper(now)
             if self.resource.stream == "events" and \
                     cdc_start(Position.cdc(position.created_at), now) == "resnapshot":
                 self._warn(f"Stream 'events': events created since {position.created_at} are "
@@ -231,7 +231,7 @@ class StreamSync(PartitionGenerator):
             self._position = position
 
     def _read_events(self, now: int) -> Iterator[PagePartition]:
-        upper = now - self._config.lag_seconds
+        upper = self._upper(now)
         while not self._failed:
             position = self._current()
             start = cdc_start(position, now)
@@ -366,7 +366,7 @@ class StreamSync(PartitionGenerator):
             ) from error
         if saved is None:
             if self._incremental and not self._config.snapshot:
-                return Position.cdc(now - self._config.lag_seconds)
+                return Position.cdc(self._upper(now))
             return self._fresh_snapshot(now)
         if not self._incremental:
             # A full refresh resumes an unfinished snapshot, and otherwise reads everything.
@@ -388,13 +388,18 @@ class StreamSync(PartitionGenerator):
     def _fresh_snapshot(self, now: int) -> Position:
         # created_at is taken before the snapshot's first page and moved back by the lag, so
         # that clock skew and late events cannot open a gap between snapshot and CDC.
-        created_at = now - self._config.lag_seconds
+        created_at = self._upper(now)
         if self.resource.append_only and self._incremental:
             # Objects that never change need no events: the snapshot stops at created_at and
             # later reads list what was created since.
             return Position(SNAPSHOT, created_at,
                             ranges=(Range(gte=self._config.start_date, lt=created_at),))
         return Position.snapshot(created_at, Range(gte=self._config.start_date))
+
+    def _upper(self, now: int) -> int:
+        """The newest second a read goes up to. The current second is still being written
+        (``created`` has one-second resolution), so even with no lag it stops one before."""
+        return now - self._config.lag_seconds - 1
 
     def _probe_path(self) -> str:
         listed = BY_STREAM[self.resource.parent] if self.resource.parent else self.resource

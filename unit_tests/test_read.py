@@ -182,10 +182,10 @@ def test_incremental_first_sync_snapshots_then_follows_changes(fake: FakeStripe)
     objects = _seed(fake, 10)
     first = _read(fake, INCREMENTAL)
     assert sorted(_ids(record_data(first))) == sorted(_ids(objects))
-    assert all(r["updated"] == NOW - 60 and not r["is_deleted"] for r in record_data(first))
+    assert all(r["updated"] == NOW - 61 and not r["is_deleted"] for r in record_data(first))
     state = stream_states(first, "customers")[-1]
     assert state["iterator_type"] == "cdc"
-    assert state["created_at"] == NOW - 60 + 1  # everything up to now minus the lag is out
+    assert state["created_at"] == NOW - 60  # everything before now minus the lag is out
 
     # An hour later: an update, a delete, and an event of another stream sharing the prefix.
     fake.now = NOW + 3600
