@@ -57,7 +57,9 @@ def last_states(output: EntrypointOutput) -> list[AirbyteStateMessage]:
 
 
 def strip(obj: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in obj.items() if k not in ADDED_FIELDS}
+    """The object without the fields the connector adds. Top-level nulls are dropped too: the
+    CDK's message serializer leaves them out of records (the same to a destination)."""
+    return {k: v for k, v in obj.items() if k not in ADDED_FIELDS and v is not None}
 
 
 def apply(table: dict[str, dict[str, dict[str, Any]]], records: list[tuple[str, dict[str, Any]]]

@@ -57,6 +57,17 @@ class Resource:
     def incremental(self) -> bool:
         return self.append_only or bool(self.events)
 
+    @property
+    def listed(self) -> Resource:
+        """The resource whose list a snapshot pages through: the parent's, for a child list."""
+        return BY_STREAM[self.parent] if self.parent else self
+
+    @property
+    def probe(self) -> tuple[str, list[tuple[str, str | int]]]:
+        """The cheapest request that shows whether this stream can be read: one object."""
+        listed = self.listed
+        return listed.path, [("limit", 1)] if listed.paginated else []
+
 
 def _events(prefix: str, *names: str, create: tuple[str, ...] = ("created",),
             delete: tuple[str, ...] = ()) -> Mapping[str, Op]:

@@ -97,14 +97,13 @@ class SourceStripeConduit(Source):
         except ConfigError as error:
             return AirbyteConnectionStatus(status=Status.FAILED, message=str(error))
         client = StripeClient(parsed, logger)
-        targets = [(r.stream, BY_STREAM[r.parent].path if r.parent else r.path)
-                   for r in selected_resources(parsed)]
+        targets = [(r.stream, *r.probe) for r in selected_resources(parsed)]
         if any(r.events for r in selected_resources(parsed)):
-            targets.append(("events (change capture)", "/v1/events"))
+            targets.append(("events (change capture)", "/v1/events", [("limit", 1)]))
 
-        def probe(target: tuple[str, str]) -> StripeError | None:
+        def probe(target: tuple[str, str, list[tuple[str, str | int]]]) -> StripeError | None:
             try:
-                client.get(target[0], target[1], [("limit", 1)])
+                client.get(*target)
             except StripeError as error:
                 return error
             return None

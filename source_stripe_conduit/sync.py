@@ -50,7 +50,7 @@ from source_stripe_conduit.iterator.position import (
     StateError,
 )
 from source_stripe_conduit.iterator.snapshot import SnapshotPage, read_range_page
-from source_stripe_conduit.resources import BY_STREAM, Resource
+from source_stripe_conduit.resources import Resource
 from source_stripe_conduit.transport.client import StripeClient
 from source_stripe_conduit.transport.errors import StripeError
 
@@ -147,7 +147,7 @@ class StreamSync(PartitionGenerator):
 
     def generate(self) -> Iterable[Partition]:
         self._started = time.monotonic()
-        now = self._client.server_time(self.name, self._probe_path())
+        now = self._client.server_time(self.name, *self._probe())
         position = self._initial_position(now)
         self._set_position(position, emit=False)
         yield from self._run(now)
@@ -207,7 +207,7 @@ class StreamSync(PartitionGenerator):
         with the old bounds), and only where the density of the range's last page says at
         least a few pages remain: every range ends in a partial page, a wasted share of the
         rate budget."""
-        listed = BY_STREAM[self.resource.parent] if self.resource.parent else self.resource
+        listed = self.resource.listed
         if not (listed.created_filter and listed.paginated):
             return
         target = self._governor.stream_target()
@@ -400,10 +400,6 @@ class StreamSync(PartitionGenerator):
         """The newest second a read goes up to. The current second is still being written
         (``created`` has one-second resolution), so even with no lag it stops one before."""
         return now - self._config.lag_seconds - 1
-
-    def _probe_path(self) -> str:
-        listed = BY_STREAM[self.resource.parent] if self.resource.parent else self.resource
-        return listed.path
 
     # -- logging ------------------------------------------------------------------------------
 

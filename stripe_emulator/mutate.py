@@ -168,6 +168,9 @@ class Mutator:
             data["metadata"] = {}
         if fields:
             self.apply_changes(data, fields)
+        while custom_id is None and data["id"] in dataset.objects:
+            # Two random sources with the same seed draw the same ids; Stripe's are unique.
+            data["id"] = self.gen.new_id(kind)
         obj = Obj(kind, data["id"], when, dataset.next_seq(), b"", parent.id if parent else None,
                   None)
         if obj.id in dataset.objects:

@@ -286,6 +286,11 @@ class Dataset:
     def render(self, obj: Obj, data: dict[str, Any]) -> None:
         """Store ``data`` as the object's state, embedding its nested lists' first pages."""
         for child in NESTED_CHILDREN.get(obj.kind.object, ()):
+            if child.object == "refund":
+                # Since API version 2022-11-15 a charge no longer embeds its refunds unless
+                # asked to (expand[]=refunds, which the emulator does not offer).
+                data.pop(child.nested_field or "", None)
+                continue
             nested = data.get(child.nested_field or "")
             if not isinstance(nested, dict):
                 continue

@@ -13,7 +13,7 @@ from typing import Any
 
 from source_stripe_conduit.iterator.position import Range
 from source_stripe_conduit.records import observed
-from source_stripe_conduit.resources import BY_STREAM, Resource
+from source_stripe_conduit.resources import Resource
 from source_stripe_conduit.transport.client import Params, StripeClient
 from source_stripe_conduit.transport.errors import StripeError
 
@@ -48,9 +48,11 @@ def read_range_page(client: StripeClient, resource: Resource, rng: Range, *, bat
 def _read(client: StripeClient, resource: Resource, rng: Range, batch_size: int,
           observed_at: int, recovering: bool) -> SnapshotPage:
     # A child list (a customer's payment methods) is read by ranges of its parent's list.
-    listed = BY_STREAM[resource.parent] if resource.parent else resource
+    listed = resource.listed
     lte = rng.cursor_created if recovering else None
-    params: list[tuple[str, str | int]] = [("limit", batch_size), *listed.list_params.items()]
+    # Lists Stripe returns whole take no limit (it answers 400 "unknown parameter").
+    params: list[tuple[str, str | int]] = [*([("limit", batch_size)] if listed.paginated else []),
+                                           *listed.list_params.items()]
     if rng.cursor and not recovering:
         params.append(("starting_after", rng.cursor))
     if listed.created_filter:

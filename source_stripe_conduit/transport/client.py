@@ -94,12 +94,12 @@ class StripeClient:
     def counters(self, stream: str) -> StreamCounters:
         return self._counters[stream]
 
-    def server_time(self, stream: str, probe_path: str) -> int:
+    def server_time(self, stream: str, probe_path: str, probe_params: Params = ()) -> int:
         """Stripe's time now, in unix seconds; asks ``probe_path`` if no answer was seen yet."""
         with self._probe_lock:
             # One probe for the whole sync, not one per stream starting at the same moment.
             if self._clock_offset is None:
-                self.get(stream, probe_path, [("limit", 1)])
+                self.get(stream, probe_path, probe_params)
         return int(time.time() + (self._clock_offset or 0.0))
 
     def _count_attempt(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:

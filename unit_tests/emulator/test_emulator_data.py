@@ -58,7 +58,9 @@ def test_generated_objects_keep_the_examples_fields_and_types(control: EmulatorC
         types = spec.field_types(kind.object)
         assert objects, stream
         for obj in objects:
-            assert set(obj) == set(example), (stream, set(obj) ^ set(example))
+            # The example charge embeds its refunds; a listed one does not since 2022-11-15.
+            expected_fields = set(example) - ({"refunds"} if kind.object == "charge" else set())
+            assert set(obj) == expected_fields, (stream, set(obj) ^ expected_fields)
             assert obj["object"] == kind.object
             for field, value in obj.items():
                 allowed = types.get(field)
