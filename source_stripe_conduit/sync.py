@@ -147,7 +147,7 @@ class StreamSync(PartitionGenerator):
 
     def generate(self) -> Iterable[Partition]:
         self._started = time.monotonic()
-        now = self._client.server_time(self.name, *self._probe())
+        now = self._client.server_time(self.name, *self.resource.probe)
         position = self._initial_position(now)
         self._set_position(position, emit=False)
         yield from self._run(now)
