@@ -32,6 +32,9 @@ setup(
         # The local Stripe emulator (quick start, tests, benchmark) needs aiohttp.
         "emulator": ["aiohttp>=3.9,<4"],
         "tests": TEST_REQUIREMENTS,
+        # PyAirbyte, for integration_tests/test_pyairbyte.py (skipped without it). Its 0.71 line
+        # accepts airbyte-cdk 7.x, so it installs beside ours without moving it.
+        "pyairbyte": ["airbyte>=0.71.3,<0.72"],
     },
     entry_points={"console_scripts": ["source-stripe-conduit=source_stripe_conduit.run:run"]},
 )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import warnings
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -25,12 +26,17 @@ from typing import Any
 
 import pytest
 import yaml
-from airbyte_cdk.test.standard_tests import ConnectorTestScenario, SourceTestSuiteBase
-from airbyte_cdk.test.standard_tests import pytest_hooks as cdk_hooks
 from boltons.typeutils import classproperty
 
 from source_stripe_conduit import SourceStripeConduit
 from stripe_emulator import Emulator
+
+# The CDK marks its image tests with `image_tests`, a marker only its own CLI registers: pytest
+# would warn that it is unknown when the module defining them is imported.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", pytest.PytestUnknownMarkWarning)
+    from airbyte_cdk.test.standard_tests import ConnectorTestScenario, SourceTestSuiteBase
+    from airbyte_cdk.test.standard_tests import pytest_hooks as cdk_hooks
 
 ROOT = Path(__file__).resolve().parents[1]
 ACCEPTANCE_TEST_CONFIG = Path(__file__).resolve().parent / "acceptance-test-config.yml"
@@ -108,8 +114,8 @@ class TestStripeConduitStandardSuite(SourceTestSuiteBase):
     def get_connector_root_dir(cls) -> Path:
         return ROOT
 
-    @classproperty
-    def acceptance_test_config(cls) -> Any:  # noqa: N805 (a class property, as in the CDK)
+    @classproperty  # type: ignore[untyped-decorator]
+    def acceptance_test_config(cls) -> Any:
         """integration_tests/acceptance-test-config.yml (the CDK reads it from the connector root)."""
         config = yaml.safe_load(ACCEPTANCE_TEST_CONFIG.read_text())
         if not isinstance(config, dict) or "acceptance_tests" not in config:
@@ -170,7 +176,7 @@ def test_acceptance_config_runs_every_command_with_the_expected_outcome() -> Non
     }
 
 
-def test_secrets_folder_holds_the_configs_the_scenarios_use() -> None:
+def test_each_scenario_uses_this_sessions_emulator_and_its_config_file_exists() -> None:
     """The files the yml names exist and hold this session's emulator (unless another run rewrote them)."""
     emulator = session_emulator()
     for scenario in TestStripeConduitStandardSuite.get_scenarios():
