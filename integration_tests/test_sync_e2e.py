@@ -17,7 +17,7 @@ import jsonschema
 import orjson
 import pytest
 from airbyte_cdk.models import AirbyteStateMessage, SyncMode
-from conftest import (
+from e2e_helpers import (
     apply,
     catalog,
     connector_config,

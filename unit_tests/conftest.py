@@ -11,7 +11,7 @@ from airbyte_cdk.sources.streams.http import rate_limiting
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from helpers import FakeStripe, config  # noqa: E402
+from helpers import FakeStripe, Sleeps, config  # noqa: E402
 
 from source_stripe_conduit.config import parse_config  # noqa: E402
 from source_stripe_conduit.transport.client import StripeClient  # noqa: E402
@@ -24,10 +24,6 @@ def fake() -> Iterator[FakeStripe]:
     with requests_mock.Mocker() as mocker:
         stripe.install(mocker)
         yield stripe
-
-
-class Sleeps(list[float]):
-    """The waits the CDK's retry loop asked for, none of them slept."""
 
 
 @pytest.fixture(autouse=True)

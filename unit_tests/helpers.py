@@ -395,3 +395,7 @@ def config_error_traces(output: EntrypointOutput) -> list[str]:
 def records_and_states(output: EntrypointOutput) -> list[AirbyteMessage]:
     return [m for m in output.records_and_state_messages
             if m.type in (Type.RECORD, Type.STATE)]
+
+
+class Sleeps(list[float]):
+    """The waits the CDK's retry loop asked for, none of them slept."""

@@ -13,8 +13,7 @@ from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.streams.call_rate import CallRateLimitHit
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import ResponseAction
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
-from conftest import Sleeps
-from helpers import NOW, SECRET, FakeStripe, config, stripe_error
+from helpers import NOW, SECRET, FakeStripe, Sleeps, config, stripe_error
 
 from source_stripe_conduit.config import parse_config
 from source_stripe_conduit.transport import budget as budget_module
