@@ -146,13 +146,24 @@ SPEC: Mapping[str, Any] = {
             "default": DEFAULT_STRIPE_VERSION,
             "order": 11,
         },
+        "hydrate": {
+            "type": "string",
+            "title": "Complete change records",
+            "description": "Stripe renders an event's object in the API version of the event's "
+            "time, never expanded. auto: fetch the object when the event's api_version differs "
+            "from stripe_version, so change records look like snapshot records; always: fetch "
+            "for every change; never: use the event's object as it is.",
+            "enum": ["auto", "always", "never"],
+            "default": "auto",
+            "order": 13,
+        },
         "api_base": {
             "type": "string",
             "title": "API base URL",
             "description": "Stripe's API, or a local emulator (plain http only to a loopback "
             "host, so a key never crosses a network in clear).",
             "default": DEFAULT_API_BASE,
-            "order": 12,
+            "order": 14,
         },
     },
 }
@@ -181,6 +192,7 @@ class Config:
     request_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     stripe_version: str = DEFAULT_STRIPE_VERSION
     api_base: str = DEFAULT_API_BASE
+    hydrate: str = "auto"
 
     @property
     def livemode(self) -> bool:
@@ -270,6 +282,7 @@ def parse_config(raw: Mapping[str, Any]) -> Config:
                                         DEFAULT_TIMEOUT_SECONDS, 600),
         stripe_version=_version(values.get("stripe_version")),
         api_base=_api_base(values.get("api_base")),
+        hydrate=_choice("hydrate", values.get("hydrate"), ("auto", "always", "never"), "auto"),
     )
 
 
@@ -320,6 +333,14 @@ def _number(field: str, value: Any, default: float, high: float) -> float:
 
 def _rate(field: str, value: Any, default: float) -> float:
     return _number(field, value, default, 100_000)
+
+
+def _choice(field: str, value: Any, choices: tuple[str, ...], default: str) -> str:
+    if _absent(value):
+        return default
+    if value not in choices:
+        raise ConfigError(field, f"must be one of {', '.join(choices)}, got {value!r}")
+    return str(value)
 
 
 def _account(value: Any) -> str | None:

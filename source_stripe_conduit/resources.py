@@ -48,6 +48,11 @@ class Resource:
     """Objects never change after creation: incremental reads list by ``created``, no events."""
     created_field: str = "created"
     """The object's creation time, which the list's ``created`` filter applies to."""
+    retrieve: str | None = None
+    """Path of one object, ``{id}`` for its id; by default the list path and the id."""
+
+    def retrieve_path(self, object_id: str) -> str:
+        return (self.retrieve or self.path + "/{id}").format(id=object_id)
 
     @property
     def event_types(self) -> tuple[str, ...]:
@@ -148,7 +153,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("payment_methods", "payment_method", "/v1/customers/{parent_id}/payment_methods",
              _events("payment_method", "automatically_updated", "updated",
                      create=("attached",), delete=("detached",)),
-             created_filter=False, parent="customers"),
+             created_filter=False, parent="customers", retrieve="/v1/payment_methods/{id}"),
     Resource("payouts", "payout", "/v1/payouts",
              _events("payout", "canceled", "failed", "paid", "reconciliation_completed",
                      "updated")),

@@ -282,7 +282,9 @@ class StreamSync(PartitionGenerator):
         try:
             events = read_events_page(self._client, self.resource, partition.position,
                                       start=partition.cdc, upper=partition.upper,
-                                      batch_size=self._config.batch_size)
+                                      batch_size=self._config.batch_size,
+                                      hydrate=self._config.hydrate,
+                                      version=self._config.stripe_version)
         except StripeError as error:
             if not (error.aged_out and partition.cdc == "cursor"):
                 raise

@@ -1,9 +1,13 @@
-"""Print the README's stream and configuration tables from the code, so they cannot drift.
+"""The README's stream and configuration tables, printed from the code so they cannot drift.
 
-    python -m tools.readme_tables
+    python -m tools.readme_tables           # print them
+    python -m tools.readme_tables --write   # replace them in README.md
 """
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 from source_stripe_conduit.config import SPEC
 from source_stripe_conduit.resources import RESOURCES, Op
@@ -42,7 +46,20 @@ def config_table() -> str:
     return "\n".join(rows)
 
 
+def write(readme: Path) -> None:
+    text = readme.read_text()
+    for table in (config_table(), stream_table()):
+        header = table.split("\n", 1)[0]
+        start = text.index(header)
+        end = text.index("\n\n", start)
+        text = text[:start] + table + text[end:]
+    readme.write_text(text)
+
+
 if __name__ == "__main__":
-    print(config_table())
-    print()
-    print(stream_table())
+    if sys.argv[1:] == ["--write"]:
+        write(Path(__file__).resolve().parents[1] / "README.md")
+    else:
+        print(config_table())
+        print()
+        print(stream_table())

@@ -14,6 +14,7 @@ consistent, and an event that becomes visible late must not land behind a cursor
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -21,6 +22,7 @@ from source_stripe_conduit.iterator.position import Position
 from source_stripe_conduit.records import observed
 from source_stripe_conduit.resources import MAX_EVENT_TYPES_PER_REQUEST, Op, Resource
 from source_stripe_conduit.transport.client import StripeClient
+from source_stripe_conduit.transport.errors import StripeError
 
 logger = logging.getLogger("airbyte")
 
@@ -28,6 +30,10 @@ logger = logging.getLogger("airbyte")
 # that, so a sync that takes a while cannot step over the edge mid-read.
 RETENTION_SECONDS = 30 * 24 * 3600
 RETENTION_MARGIN_SECONDS = 3600
+
+# Fetches of one page run side by side (within the rate budget): one by one, a page of 100
+# changes would take 100 round trips.
+HYDRATE_THREADS = 8
 
 Start = Literal["cursor", "created_at", "resnapshot"]
 
@@ -70,7 +76,8 @@ def event_type_params(resource: Resource) -> list[tuple[str, str]]:
 
 
 def read_events_page(client: StripeClient, resource: Resource, position: Position, *,
-                     start: Start, upper: int, batch_size: int) -> EventsPage:
+                     start: Start, upper: int, batch_size: int, hydrate: str = "never",
+                     version: str = "") -> EventsPage:
     base: list[tuple[str, str | int]] = [("limit", batch_size), ("created[lte]", upper),
                                          *event_type_params(resource)]
     if start == "cursor":
@@ -85,10 +92,11 @@ def read_events_page(client: StripeClient, resource: Resource, position: Positio
     if position.index and start == "cursor":
         # A Conduit position can point inside a page: that many records are already out.
         events = events[position.index:]
+    fetched = _hydrate(client, resource, events, hydrate, version)
     records: list[dict[str, Any]] = []
     skipped = 0
     for event in events:
-        record = _record(resource, event)
+        record = _record(resource, event, fetched)
         if record is None:
             skipped += 1
         else:
@@ -113,11 +121,54 @@ def _oldest_page(client: StripeClient, resource: Resource,
     return page.data, walked
 
 
-def _record(resource: Resource, event: dict[str, Any]) -> dict[str, Any] | None:
+def _object(resource: Resource, event: dict[str, Any]) -> tuple[Op, dict[str, Any]] | None:
     op = resource.events.get(event.get("type", ""))
     obj = (event.get("data") or {}).get("object")
     if op is None or not isinstance(obj, dict) or obj.get("object") != resource.object \
             or not obj.get("id"):
         # Not this stream's object (or, for invoice.upcoming, an invoice with no id yet).
         return None
+    return op, obj
+
+
+def _record(resource: Resource, event: dict[str, Any],
+            fetched: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    found = _object(resource, event)
+    if found is None:
+        return None
+    op, obj = found
+    if op is not Op.DELETE and obj["id"] in fetched:
+        # A copy: several events of a page can share one fetched object.
+        obj = dict(fetched[obj["id"]])
     return observed(obj, int(event["created"]), deleted=op is Op.DELETE)
+
+
+def _hydrate(client: StripeClient, resource: Resource, events: list[dict[str, Any]], mode: str,
+             version: str) -> dict[str, dict[str, Any]]:
+    """Objects fetched again so that a change record looks like a snapshot record: Stripe
+    renders an event's object in the API version the account had when it happened. The fetch
+    returns the object as it is now, which later events of the page (or of later pages) carry
+    anyway. Deleted objects keep the event's copy."""
+    if mode == "never":
+        return {}
+    wanted: set[str] = set()
+    for event in events:
+        found = _object(resource, event)
+        if found is None or found[0] is Op.DELETE:
+            continue
+        if mode == "always" or event.get("api_version") not in (None, version):
+            wanted.add(found[1]["id"])
+    if not wanted:
+        return {}
+
+    def fetch(object_id: str) -> tuple[str, dict[str, Any] | None]:
+        try:
+            return object_id, dict(client.get(resource.stream,
+                                              resource.retrieve_path(object_id)))
+        except StripeError as error:
+            if error.status == 404:
+                return object_id, None
+            raise
+
+    with ThreadPoolExecutor(min(HYDRATE_THREADS, len(wanted))) as pool:
+        return {i: obj for i, obj in pool.map(fetch, sorted(wanted)) if obj is not None}
