@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 # Above rate x latency to cover latency jitter and the moments between two pages of a range.
 OVERSUBSCRIPTION = 1.5
-MAX_PAGES_PER_STREAM = 32
-MAX_PAGES_IN_FLIGHT = 96
+MAX_PAGES_PER_STREAM = 16
+MAX_PAGES_IN_FLIGHT = 48
 
 
 class Governor:

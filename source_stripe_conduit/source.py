@@ -43,7 +43,7 @@ from source_stripe_conduit.transport.errors import StripeError
 CURSOR_FIELD = "updated"
 DOCUMENTATION_URL = "https://github.com/source-stripe-conduit/source-stripe-conduit#readme"
 CHECK_THREADS = 8
-QUEUE_SIZE = 2_000
+QUEUE_SIZE = 1_000
 
 
 @cache
@@ -145,7 +145,7 @@ class SourceStripeConduit(Source):
         governor = Governor(parsed.requests_per_second, parsed.endpoint_requests_per_second,
                             lambda: client.latency)
         state_manager = ConnectorStateManager(state)
-        # Records wait here for the main thread; a bound of 20 pages keeps memory flat
+        # Records wait here for the main thread; a bound of 10 pages keeps memory flat
         # whatever the number of records (the CDK's default, 10,000, is 100 pages).
         queue: Queue[Any] = Queue(maxsize=QUEUE_SIZE)
         repository = ConcurrentMessageRepository(queue, InMemoryMessageRepository())

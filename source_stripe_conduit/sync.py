@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from airbyte_cdk.models import (
@@ -58,7 +58,7 @@ from source_stripe_conduit.transport.errors import StripeError
 # that is unbounded below (the oldest part keeps no lower bound, so nothing is cut off).
 STRIPE_EPOCH = 1262304000  # 2010-01-01
 MIN_SPLIT_SECONDS = 2
-MIN_SPLIT_PAGES = 3
+MIN_SPLIT_PAGES = 2
 
 
 @dataclass(eq=False)
@@ -73,6 +73,7 @@ class PagePartition(Partition):
     result: SnapshotPage | EventsPage | None = None
     aged_out: bool = False
     acquired: bool = field(default=False)
+    count: int = 0
 
     def read(self) -> Iterable[Record]:
         try:
@@ -276,7 +277,9 @@ class StreamSync(PartitionGenerator):
             page = read_range_page(self._client, self.resource, partition.rng,
                                    batch_size=self._config.batch_size,
                                    observed_at=position.created_at)
-            partition.result = page
+            # The partition outlives the records in the CDK's bookkeeping: keep only a count.
+            partition.result = replace(page, records=[])
+            partition.count = len(page.records)
             return page.records
         assert partition.cdc is not None and partition.position is not None
         try:
@@ -293,7 +296,8 @@ class StreamSync(PartitionGenerator):
                        f"out of Stripe's retention; reading events from "
                        f"{partition.position.created_at} instead.")
             return []
-        partition.result = events
+        partition.result = replace(events, records=[])
+        partition.count = len(events.records)
         if events.skipped:
             self._skipped += events.skipped
         return events.records
@@ -311,14 +315,14 @@ class StreamSync(PartitionGenerator):
                     if density:
                         self._density[page.remaining] = density
                 self._set_position(position.with_range(partition.rng, page.remaining), emit=True)
-                self._records += len(page.records)
+                self._records += partition.count
             elif partition.aged_out:
                 self._set_position(Position(CDC, position.created_at), emit=True)
             else:
                 assert isinstance(page, EventsPage)
                 if page.newest is not None:
                     self._set_position(position.after_events(*page.newest), emit=True)
-                self._records += len(page.records)
+                self._records += partition.count
             self._pages += 1
             self._cond.notify_all()
         if partition.acquired:

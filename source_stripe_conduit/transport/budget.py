@@ -23,7 +23,7 @@ from airbyte_cdk.sources.streams.call_rate import (
 
 # A budget at exactly Stripe's rate would draw 429s from clock and network jitter between us
 # and Stripe; a few percent below it keeps them rare at little cost.
-HEADROOM = 0.98
+HEADROOM = 0.99
 
 # An object id is a lowercase prefix, an underscore and a tail holding a digit or a capital
 # (cus_NffrFeUfNV2Hib, cs_test_a1B2); a resource name (payment_methods) is lowercase only.
