@@ -45,12 +45,15 @@ def sync(workdir: Path, config: dict[str, Any], state: list[dict[str, Any]] | No
         "sync_mode": "incremental", "destination_sync_mode": "append_dedup"} for s in STREAMS]}
     (workdir / "config.json").write_text(json.dumps(config))
     (workdir / "catalog.json").write_text(json.dumps(catalog))
-    args = ["source-stripe-conduit", "read", "--config", str(workdir / "config.json"),
+    # The console script installed beside this Python (make runs .venv/bin/python, whose
+    # folder need not be on PATH).
+    command = str(Path(sys.executable).with_name("source-stripe-conduit"))
+    args = [command, "read", "--config", str(workdir / "config.json"),
             "--catalog", str(workdir / "catalog.json")]
     if state:
         (workdir / "state.json").write_text(json.dumps(state))
         args += ["--state", str(workdir / "state.json")]
-    print(f"\n$ {' '.join(args)}")
+    print(f"\n$ source-stripe-conduit {' '.join(args[1:])}")
     records: Counter[str] = Counter()
     deletes: Counter[str] = Counter()
     states: dict[str, dict[str, Any]] = {}
