@@ -9,14 +9,24 @@ The lists are Conduit's (2022), checked against the ``enabled_events`` enum of t
 version (2024-06-20): events Stripe has since added are here, events it has removed are not
 (``invoiceitem.updated``, ``transfer.failed``, ``transfer.paid``), and the Orders beta resource,
 retired by Stripe, is gone.
+
+Child lists (a customer's payment methods, an invoice's lines) are read through their parent's
+list. Those Stripe sends no events for (invoice lines, subscription items, customer balance
+transactions) follow their parent's events instead: each one lists that parent's children again.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+# The parent's id in a child's list path, named as Stripe's docs name it (``{customer}``).
+_PARENT_PLACEHOLDER = re.compile(r"\{\w+\}")
 
 
 class Op(enum.StrEnum):
@@ -34,7 +44,9 @@ class Resource:
     object: str
     """Stripe's object type, the ``object`` field of every item (``checkout.session``)."""
     path: str
-    """List path. ``{parent_id}`` stands for the id of each object of ``parent``."""
+    """List path. For a child list, one ``{name}`` stands for the id of each object of
+    ``parent``: in the path (``/v1/invoices/{invoice}/lines``), or in the query where Stripe
+    takes it there (``/v1/subscription_items?subscription={subscription}``)."""
     events: Mapping[str, Op] = field(default_factory=dict)
     list_params: Mapping[str, str] = field(default_factory=dict)
     """Query parameters every list call needs, to undo Stripe's hidden list defaults."""
@@ -44,6 +56,12 @@ class Resource:
     """False for the few lists Stripe returns whole, without cursors."""
     parent: str | None = None
     """Stream whose objects own this list (a customer's payment methods)."""
+    parent_events: bool = False
+    """No events of its own: ``events`` are the parent's, and each of them lists that parent's
+    children again (invoice lines change with ``invoice.updated``)."""
+    embedded: str | None = None
+    """Field of the parent that embeds its children's first page (an invoice's ``lines``): the
+    only trace of them a parent's delete event leaves."""
     append_only: bool = False
     """Objects never change after creation: incremental reads list by ``created``, no events."""
     created_field: str = "created"
@@ -51,8 +69,21 @@ class Resource:
     retrieve: str | None = None
     """Path of one object, ``{id}`` for its id; by default the list path and the id."""
 
-    def retrieve_path(self, object_id: str) -> str:
-        return (self.retrieve or self.path + "/{id}").format(id=object_id)
+    def retrieve_path(self, obj: Mapping[str, Any]) -> str:
+        """Path of ``obj`` itself: ``{id}`` and any other ``{field}`` come from the object
+        (a person is retrieved under its ``{account}``)."""
+        return (self.retrieve or self.path + "/{id}").format_map(obj)
+
+    def children_request(self, parent_id: str) -> tuple[str, list[tuple[str, str]]]:
+        """Path and query parameters of the list of one parent's children."""
+        url = urlsplit(_PARENT_PLACEHOLDER.sub(lambda _: parent_id, self.path, count=1))
+        return url.path, parse_qsl(url.query)
+
+    @property
+    def event_object(self) -> str:
+        """Stripe's object type in this stream's events: the parent's, for a stream kept
+        current by its parent's events."""
+        return self.listed.object if self.parent_events else self.object
 
     @property
     def event_types(self) -> tuple[str, ...]:
@@ -91,6 +122,20 @@ def _merge(*tables: Mapping[str, Op]) -> Mapping[str, Op]:
     return MappingProxyType(merged)
 
 
+# Event tables shared by a parent and the child streams its events keep current.
+_CUSTOMER_EVENTS = _events("customer", "updated", delete=("deleted",))
+# invoice.upcoming carries an invoice without an id: the CDC reader skips it.
+_INVOICE_EVENTS = _events("invoice", "finalization_failed", "finalized", "marked_uncollectible",
+                          "overdue", "paid", "payment_action_required", "payment_failed",
+                          "payment_succeeded", "sent", "upcoming", "updated", "voided",
+                          "will_be_due", delete=("deleted",))
+# A canceled subscription stays in the list with status=all (which the snapshot sends, or
+# Stripe hides canceled ones): customer.subscription.deleted is a status change, not a row
+# delete, so snapshot and CDC agree on the row.
+_SUBSCRIPTION_EVENTS = _events("customer.subscription", "deleted", "paused",
+                               "pending_update_applied", "pending_update_expired", "resumed",
+                               "trial_will_end", "updated")
+
 RESOURCES: tuple[Resource, ...] = (
     Resource("accounts", "account", "/v1/accounts", _events("account", "updated", create=())),
     Resource("application_fees", "application_fee", "/v1/application_fees",
@@ -115,8 +160,11 @@ RESOURCES: tuple[Resource, ...] = (
              _events("coupon", "updated", delete=("deleted",))),
     Resource("credit_notes", "credit_note", "/v1/credit_notes",
              _events("credit_note", "updated", "voided")),
-    Resource("customers", "customer", "/v1/customers",
-             _events("customer", "updated", delete=("deleted",))),
+    Resource("customers", "customer", "/v1/customers", _CUSTOMER_EVENTS),
+    # A customer embeds none of its balance transactions: a deleted customer's stay (README).
+    Resource("customer_balance_transactions", "customer_balance_transaction",
+             "/v1/customers/{customer}/balance_transactions", _CUSTOMER_EVENTS,
+             created_filter=False, parent="customers", parent_events=True),
     Resource("disputes", "dispute", "/v1/disputes",
              _events("charge.dispute", "closed", "funds_reinstated", "funds_withdrawn",
                      "updated")),
@@ -129,12 +177,9 @@ RESOURCES: tuple[Resource, ...] = (
              "/v1/identity/verification_sessions",
              _events("identity.verification_session", "canceled", "processing", "redacted",
                      "requires_input", "verified")),
-    Resource("invoices", "invoice", "/v1/invoices",
-             # invoice.upcoming carries an invoice without an id: the CDC reader skips it.
-             _events("invoice", "finalization_failed", "finalized", "marked_uncollectible",
-                     "overdue", "paid", "payment_action_required", "payment_failed",
-                     "payment_succeeded", "sent", "upcoming", "updated", "voided",
-                     "will_be_due", delete=("deleted",))),
+    Resource("invoices", "invoice", "/v1/invoices", _INVOICE_EVENTS),
+    Resource("invoice_line_items", "line_item", "/v1/invoices/{invoice}/lines", _INVOICE_EVENTS,
+             created_filter=False, parent="invoices", parent_events=True, embedded="lines"),
     # An invoice item has ``date``, not ``created``; the list's created filter applies to it.
     Resource("invoice_items", "invoiceitem", "/v1/invoiceitems",
              _events("invoiceitem", delete=("deleted",)), created_field="date"),
@@ -150,13 +195,16 @@ RESOURCES: tuple[Resource, ...] = (
     # /v1/payment_methods without a customer lists only Treasury payment methods (Conduit's
     # bug): a customer's payment methods are listed under the customer. A detached payment
     # method leaves that list, so for this stream detaching is a delete.
-    Resource("payment_methods", "payment_method", "/v1/customers/{parent_id}/payment_methods",
+    Resource("payment_methods", "payment_method", "/v1/customers/{customer}/payment_methods",
              _events("payment_method", "automatically_updated", "updated",
                      create=("attached",), delete=("detached",)),
              created_filter=False, parent="customers", retrieve="/v1/payment_methods/{id}"),
     Resource("payouts", "payout", "/v1/payouts",
              _events("payout", "canceled", "failed", "paid", "reconciliation_completed",
                      "updated")),
+    Resource("persons", "person", "/v1/accounts/{account}/persons",
+             _events("person", "updated", delete=("deleted",)), created_filter=False,
+             parent="accounts", retrieve="/v1/accounts/{account}/persons/{id}"),
     Resource("plans", "plan", "/v1/plans", _events("plan", "updated", delete=("deleted",))),
     Resource("prices", "price", "/v1/prices", _events("price", "updated", delete=("deleted",))),
     Resource("products", "product", "/v1/products",
@@ -179,13 +227,13 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("setup_intents", "setup_intent", "/v1/setup_intents",
              _events("setup_intent", "canceled", "requires_action", "setup_failed",
                      "succeeded")),
-    # A canceled subscription stays in the list with status=all (which the snapshot sends, or
-    # Stripe hides canceled ones): customer.subscription.deleted is a status change, not a
-    # row delete, so snapshot and CDC agree on the row.
-    Resource("subscriptions", "subscription", "/v1/subscriptions",
-             _events("customer.subscription", "deleted", "paused", "pending_update_applied",
-                     "pending_update_expired", "resumed", "trial_will_end", "updated"),
+    Resource("subscriptions", "subscription", "/v1/subscriptions", _SUBSCRIPTION_EVENTS,
              list_params=MappingProxyType({"status": "all"})),
+    # Stripe lists a subscription's items by a query parameter, not under the subscription.
+    Resource("subscription_items", "subscription_item",
+             "/v1/subscription_items?subscription={subscription}", _SUBSCRIPTION_EVENTS,
+             created_filter=False, parent="subscriptions", parent_events=True,
+             embedded="items", retrieve="/v1/subscription_items/{id}"),
     Resource("subscription_schedule", "subscription_schedule", "/v1/subscription_schedules",
              _events("subscription_schedule", "aborted", "canceled", "completed", "expiring",
                      "released", "updated")),

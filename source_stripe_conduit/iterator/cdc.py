@@ -7,6 +7,9 @@ created at or after ``created_at`` by walking pages back in time, keeping only t
 walk costs requests but never holds more than one page in memory (Conduit loads every event since
 ``created_at`` at once).
 
+A stream kept current by its parent's events (invoice lines by the invoice's) turns each event
+into that parent's children, listed again with the snapshot's own call.
+
 Every read stops at ``upper`` (now minus the configured lag): Stripe's event list is eventually
 consistent, and an event that becomes visible late must not land behind a cursor already passed.
 """
@@ -14,11 +17,13 @@ consistent, and an event that becomes visible late must not land behind a cursor
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from source_stripe_conduit.iterator.position import Position
+from source_stripe_conduit.iterator.snapshot import list_children
 from source_stripe_conduit.records import observed
 from source_stripe_conduit.resources import MAX_EVENT_TYPES_PER_REQUEST, Op, Resource
 from source_stripe_conduit.transport.client import StripeClient
@@ -31,9 +36,11 @@ logger = logging.getLogger("airbyte")
 RETENTION_SECONDS = 30 * 24 * 3600
 RETENTION_MARGIN_SECONDS = 3600
 
-# Fetches of one page run side by side (within the rate budget): one by one, a page of 100
-# changes would take 100 round trips.
-HYDRATE_THREADS = 8
+# Fetches of one page (objects fetched again, parents' children listed again) run side by side
+# (within the rate budget): one by one, a page of 100 changes would take 100 round trips.
+FETCH_THREADS = 8
+
+T = TypeVar("T")
 
 Start = Literal["cursor", "created_at", "resnapshot"]
 
@@ -92,15 +99,18 @@ def read_events_page(client: StripeClient, resource: Resource, position: Positio
     if position.index and start == "cursor":
         # A Conduit position can point inside a page: that many records are already out.
         events = events[position.index:]
-    fetched = _hydrate(client, resource, events, hydrate, version)
+    if resource.parent_events:
+        outcomes = _children_records(client, resource, events)
+    else:
+        fetched = _hydrate(client, resource, events, hydrate, version)
+        outcomes = [_record(resource, event, fetched) for event in events]
     records: list[dict[str, Any]] = []
     skipped = 0
-    for event in events:
-        record = _record(resource, event, fetched)
-        if record is None:
+    for outcome in outcomes:
+        if outcome is None:
             skipped += 1
         else:
-            records.append(record)
+            records.extend(outcome)
     newest = (events[-1]["id"], int(events[-1]["created"])) if events else None
     return EventsPage(records, newest, has_more, skipped)
 
@@ -124,7 +134,7 @@ def _oldest_page(client: StripeClient, resource: Resource,
 def _object(resource: Resource, event: dict[str, Any]) -> tuple[Op, dict[str, Any]] | None:
     op = resource.events.get(event.get("type", ""))
     obj = (event.get("data") or {}).get("object")
-    if op is None or not isinstance(obj, dict) or obj.get("object") != resource.object \
+    if op is None or not isinstance(obj, dict) or obj.get("object") != resource.event_object \
             or not obj.get("id"):
         # Not this stream's object (or, for invoice.upcoming, an invoice with no id yet).
         return None
@@ -132,7 +142,8 @@ def _object(resource: Resource, event: dict[str, Any]) -> tuple[Op, dict[str, An
 
 
 def _record(resource: Resource, event: dict[str, Any],
-            fetched: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+            fetched: dict[str, dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """The event's record; None when the event is skipped."""
     found = _object(resource, event)
     if found is None:
         return None
@@ -140,7 +151,59 @@ def _record(resource: Resource, event: dict[str, Any],
     if op is not Op.DELETE and obj["id"] in fetched:
         # A copy: several events of a page can share one fetched object.
         obj = dict(fetched[obj["id"]])
-    return observed(obj, int(event["created"]), deleted=op is Op.DELETE)
+    return [observed(obj, int(event["created"]), deleted=op is Op.DELETE)]
+
+
+def _children_records(client: StripeClient, resource: Resource,
+                      events: list[dict[str, Any]]) -> list[list[dict[str, Any]] | None]:
+    """Records of each event (None: skipped) for a stream kept current by its parent's events.
+
+    A parent changed in the page is listed once, at its last event there: the list shows the
+    children as they are now, at least as new as that event, so earlier events of the same
+    parent add nothing. A parent deleted in the page is not listed (Stripe no longer has its
+    list); its delete event ends the children it embeds. The list shows no child that left a
+    parent that still exists, so such a child is never deleted here (README).
+    """
+    found = [_object(resource, event) for event in events]
+    last: dict[str, int] = {}
+    deleted: set[str] = set()
+    for index, item in enumerate(found):
+        if item is not None:
+            last[item[1]["id"]] = index
+            if item[0] is Op.DELETE:
+                deleted.add(item[1]["id"])
+    children = _fetch_all(lambda parent_id: list_children(client, resource, parent_id),
+                          sorted(last.keys() - deleted))
+    outcomes: list[list[dict[str, Any]] | None] = []
+    for index, (event, item) in enumerate(zip(events, found, strict=True)):
+        if item is None:
+            outcomes.append(None)
+            continue
+        op, parent = item
+        at = int(event["created"])
+        if op is Op.DELETE:
+            outcomes.append([observed(child, at, deleted=True)
+                             for child in _embedded(resource, parent)])
+        elif last[parent["id"]] == index and parent["id"] in children:
+            outcomes.append([observed(child, at) for child in children[parent["id"]]])
+        else:
+            outcomes.append([])
+    return outcomes
+
+
+def _embedded(resource: Resource, parent: dict[str, Any]) -> list[dict[str, Any]]:
+    """The children a parent object embeds (the first page of its list)."""
+    nested = parent.get(resource.embedded) if resource.embedded else None
+    if not isinstance(nested, dict):
+        return []
+    if nested.get("has_more"):
+        logger.warning(
+            f"Stream '{resource.stream}': deleted {resource.event_object} {parent['id']} "
+            f"embeds only the first page of its {resource.embedded}; the rest cannot be "
+            f"deleted and stay until a full refresh.")
+    return [child for child in nested.get("data") or []
+            if isinstance(child, dict) and child.get("object") == resource.object
+            and child.get("id")]
 
 
 def _hydrate(client: StripeClient, resource: Resource, events: list[dict[str, Any]], mode: str,
@@ -151,24 +214,30 @@ def _hydrate(client: StripeClient, resource: Resource, events: list[dict[str, An
     anyway. Deleted objects keep the event's copy."""
     if mode == "never":
         return {}
-    wanted: set[str] = set()
+    wanted: dict[str, dict[str, Any]] = {}
     for event in events:
         found = _object(resource, event)
         if found is None or found[0] is Op.DELETE:
             continue
         if mode == "always" or event.get("api_version") not in (None, version):
-            wanted.add(found[1]["id"])
-    if not wanted:
-        return {}
+            wanted[found[1]["id"]] = found[1]
 
-    def fetch(object_id: str) -> tuple[str, dict[str, Any] | None]:
+    def fetch(object_id: str) -> dict[str, Any] | None:
         try:
-            return object_id, dict(client.get(resource.stream,
-                                              resource.retrieve_path(object_id)))
+            # The event's copy fills the path's other fields (a person's account).
+            return dict(client.get(resource.stream, resource.retrieve_path(wanted[object_id])))
         except StripeError as error:
             if error.status == 404:
-                return object_id, None
+                return None
             raise
 
-    with ThreadPoolExecutor(min(HYDRATE_THREADS, len(wanted))) as pool:
-        return {i: obj for i, obj in pool.map(fetch, sorted(wanted)) if obj is not None}
+    fetched = _fetch_all(fetch, sorted(wanted))
+    return {i: obj for i, obj in fetched.items() if obj is not None}
+
+
+def _fetch_all(fetch: Callable[[str], T], keys: list[str]) -> dict[str, T]:
+    """``fetch`` of every key, side by side."""
+    if not keys:
+        return {}
+    with ThreadPoolExecutor(min(FETCH_THREADS, len(keys))) as pool:
+        return dict(zip(keys, pool.map(fetch, keys), strict=True))

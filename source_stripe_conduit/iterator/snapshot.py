@@ -19,6 +19,10 @@ from source_stripe_conduit.transport.errors import StripeError
 
 logger = logging.getLogger("airbyte")
 
+# Times one parent's children are read again from the start when the child a page started
+# after was deleted meanwhile; beyond that the list is changing too fast to read whole.
+MAX_CHILD_RESTARTS = 3
+
 
 @dataclass(frozen=True)
 class SnapshotPage:
@@ -78,8 +82,8 @@ def _read(client: StripeClient, resource: Resource, rng: Range, batch_size: int,
         newest = int(page.data[0].get(field) or 0)
         density = (newest - int(last.get(field) or 0) + 1) / len(page.data)
     if resource.parent:
-        records = [observed(child, observed_at)
-                   for parent in objects for child in _children(client, resource, parent["id"])]
+        records = [observed(child, observed_at) for parent in objects
+                   for child in list_children(client, resource, parent["id"])]
     else:
         records = [observed(obj, observed_at) for obj in objects]
     return SnapshotPage(records, remaining, density)
@@ -103,13 +107,32 @@ def _clip(objects: list[dict[str, Any]], rng: Range, lte: int | None,
     return kept, False
 
 
-def _children(client: StripeClient, resource: Resource, parent_id: str) -> list[dict[str, Any]]:
-    path = resource.path.format(parent_id=parent_id)
+def list_children(client: StripeClient, resource: Resource,
+                  parent_id: str) -> list[dict[str, Any]]:
+    """Every child of one parent, all pages. The snapshot and change capture both read
+    children with this call, so a row is the same whichever of them produced it."""
+    path, parent_params = resource.children_request(parent_id)
     children: list[dict[str, Any]] = []
     cursor: str | None = None
+    restarts = 0
     while True:
-        params: Params = [("limit", 100)] + ([("starting_after", cursor)] if cursor else [])
-        page = client.list_page(resource.stream, path, params)
+        params: Params = [*parent_params, ("limit", 100),
+                          *([("starting_after", cursor)] if cursor else [])]
+        try:
+            page = client.list_page(resource.stream, path, params)
+        except StripeError as error:
+            if error.status == 404 and error.resource_missing:
+                # The parent was deleted after it was listed (or after its event): it has no
+                # children any more, and its own deletion says what becomes of them.
+                return []
+            if cursor and error.resource_missing and error.param == "starting_after" \
+                    and restarts < MAX_CHILD_RESTARTS:
+                # The child we paged from was deleted meanwhile. Children lists are short and
+                # have no created filter to resume by: read this parent's list again.
+                restarts += 1
+                children, cursor = [], None
+                continue
+            raise
         children.extend(page.data)
         if not page.has_more or not page.data:
             return children
