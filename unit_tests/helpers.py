@@ -7,7 +7,9 @@ first by ``created``; ``limit`` 1..100; ``starting_after``/``ending_before`` (bo
 (``created=`` and ``created[gt|gte|lt|lte]``) on the lists that take them and a 400 "unknown
 parameter" on those that do not; ``types[]`` on events (at most 20, exact names); 30 days of
 event retention (an aged-out event as a cursor is Stripe's 400 "…aged out of our retention
-policy"); ``status=all`` needed for canceled subscriptions; a ``Date`` header on every answer.
+policy"); ``status=all`` needed for canceled subscriptions; a ``Date`` header on every answer;
+child lists (a customer's payment methods, an invoice's lines, a subscription's items by
+``?subscription=``) of parents that exist, a 404 ``resource_missing`` for a parent that does not.
 
 Objects created in the same second keep their insertion order (later inserted = newer), which
 is one of the orders Stripe may use for ties: tests must not depend on more than that.
@@ -16,6 +18,7 @@ is one of the orders Stripe may use for ties: tests must not depend on more than
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -41,7 +44,7 @@ from airbyte_cdk.test.entrypoint_wrapper import read as entrypoint_read
 from airbyte_cdk.test.models.scenario import ExpectedOutcome
 from airbyte_cdk.test.state_builder import StateBuilder
 
-from source_stripe_conduit.resources import RESOURCES
+from source_stripe_conduit.resources import RESOURCES, Resource
 from source_stripe_conduit.source import SourceStripeConduit
 from source_stripe_conduit.transport.client import Page
 from source_stripe_conduit.transport.errors import StripeError
@@ -58,6 +61,8 @@ AGED_OUT_MESSAGE = ("The event {id} is no longer available because it's aged out
                     "retention policy.")
 
 LIST_PATHS = frozenset(r.path for r in RESOURCES if r.parent is None)
+# Child lists other than payment methods (kept apart: their tests list them by customer field).
+CHILD_LISTS = tuple(r for r in RESOURCES if r.parent and r.stream != "payment_methods")
 
 # Stripe's lists that take no ``created`` filter (of those the connector reads).
 NO_CREATED_FILTER = (
@@ -155,6 +160,11 @@ class FakeStripe:
             self.lists.setdefault(path, []).append(_Item(created, self._seq, obj))
         return obj
 
+    def add_child(self, stream: str, parent_id: str, obj: dict[str, Any]) -> dict[str, Any]:
+        """A child object in the list of one parent (``invoice_line_items``, ``in_1``)."""
+        resource = next(r for r in CHILD_LISTS if r.stream == stream)
+        return self.add(_child_key(resource, parent_id), obj)
+
     def remove(self, path: str, object_id: str) -> None:
         with self._lock:
             self.lists[path] = [i for i in self.lists.get(path, []) if i.obj["id"] != object_id]
@@ -246,6 +256,17 @@ class FakeStripe:
                 return 404, stripe_error(404, f"No such customer: '{customer}'",
                                          code="resource_missing", param="customer")
             return self._list(seen, items, lambda i: True, created_filter=False)
+        for resource in CHILD_LISTS:
+            parent_id = _parent_of(resource, seen)
+            if parent_id is None:
+                continue
+            parent = resource.listed
+            if not any(i.obj["id"] == parent_id for i in self.lists.get(parent.path, [])):
+                name = parent.object
+                return 404, stripe_error(404, f"No such {name}: '{parent_id}'",
+                                         code="resource_missing", param=name)
+            return self._list(seen, self.lists.get(_child_key(resource, parent_id), []),
+                              lambda i: True, created_filter=False)
         if seen.path not in self.lists and seen.path not in LIST_PATHS:
             return 404, stripe_error(404, f"Unrecognized request URL (GET: {seen.path}).")
         items = self.lists.get(seen.path, [])
@@ -317,6 +338,25 @@ class FakeStripe:
     def calls(self, path: str | None = None) -> list[SeenRequest]:
         with self._lock:
             return [r for r in self.requests if path is None or r.path == path]
+
+
+_PARENT = "PARENT-ID"
+
+
+def _child_key(resource: Resource, parent_id: str) -> str:
+    path, params = resource.children_request(parent_id)
+    return path + "".join(f"?{k}={v}" for k, v in params)
+
+
+def _parent_of(resource: Resource, seen: SeenRequest) -> str | None:
+    """The parent id of a request for ``resource``'s list, or None if it is not one."""
+    path, params = resource.children_request(_PARENT)
+    if params:
+        ((name, _),) = params
+        return seen.get(name) if seen.path == path else None
+    before, _, after = path.partition(_PARENT)
+    match = re.fullmatch(re.escape(before) + "([^/]+)" + re.escape(after), seen.path)
+    return match.group(1) if match else None
 
 
 def _within(created: int, bounds: list[tuple[str, int]]) -> bool:

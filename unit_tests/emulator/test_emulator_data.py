@@ -134,11 +134,16 @@ def test_ground_truth_of_one_stream_and_by_object_type(control: EmulatorClient) 
 
 def test_the_connectors_list_paths_are_served(api: Api, control: EmulatorClient) -> None:
     resources = pytest.importorskip("source_stripe_conduit.resources")
-    control.seed({"customers": 1}, seed=14)
-    customer = api.ids("/v1/customers")[0]
+    parents = sorted({r.parent for r in resources.RESOURCES if r.parent})
+    control.seed({parent: 1 for parent in parents}, seed=14)
     for resource in resources.RESOURCES:
-        path = resource.path.replace("{parent_id}", customer)
-        response = api.get(path, dict(resource.list_params))
+        path, params = resource.path, dict(resource.list_params)
+        if resource.parent:
+            parent = resource.listed
+            parent_id = api.ids(parent.path, dict(parent.list_params))[0]
+            path, child_params = resource.children_request(parent_id)
+            params.update(child_params)
+        response = api.get(path, params)
         assert response.status_code == 200, (resource.stream, response.text)
         for item in response.json()["data"]:
             assert item["object"] == resource.object
