@@ -23,8 +23,15 @@ def stream_table() -> str:
             marks = {Op.CREATE: " C", Op.DELETE: " D", Op.UPDATE: ""}
             events = ", ".join(f"`{t}`{marks[op]}" for t, op in sorted(r.events.items()))
             modes = "full, incremental"
-            deletes = "yes" if Op.DELETE in r.events.values() else "no (Stripe never deletes them)"
-        path = r.path.replace("{parent_id}", "{customer}")
+            if r.parent_events:
+                # The parent's events, each listing its children again.
+                events = f"its parent's (`{r.parent}`), each listing the parent's children: {events}"
+                deletes = ("with a deleted parent, the children its event embeds"
+                           if r.embedded and Op.DELETE in r.events.values()
+                           else "no: a removed child is seen by a full refresh only")
+            else:
+                deletes = "yes" if Op.DELETE in r.events.values() else "no (Stripe never deletes them)"
+        path = r.path
         params = "".join(f"?{k}={v}" for k, v in r.list_params.items())
         rows.append(f"| `{r.stream}` | `{path}{params}` | {modes} | {events} | {deletes} |")
     return "\n".join(rows)
