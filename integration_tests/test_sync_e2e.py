@@ -6,6 +6,7 @@ ground truth: nothing missing, nothing extra, deletes applied.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -314,3 +315,19 @@ def test_late_visible_events_are_not_missed(emulator: Emulator) -> None:
     final = run(config, catalog(*streams), state)
     apply(table, records_of(final))
     _assert_converged(table, emulator, streams)
+
+
+def test_check_names_a_child_stream_whose_list_the_key_cannot_read(emulator: Emulator) -> None:
+    from airbyte_cdk.models import Status
+
+    from source_stripe_conduit import SourceStripeConduit
+
+    emulator.client.seed({"customers": 2, "payment_methods": 2}, seed=1)
+    emulator.client.add_key("rk_test_parents_only", ["customers", "events"])
+    status = SourceStripeConduit().check(
+        logging.getLogger("test"),
+        connector_config(emulator, secret_key="rk_test_parents_only",
+                         resource_names=["customers", "payment_methods"]))
+    assert status.status == Status.FAILED
+    assert "payment_methods" in (status.message or "")
+    assert "rak_payment_method_read" in (status.message or "")

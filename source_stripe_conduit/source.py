@@ -98,13 +98,23 @@ class SourceStripeConduit(Source):
         except ConfigError as error:
             return AirbyteConnectionStatus(status=Status.FAILED, message=str(error))
         client = StripeClient(parsed, logger)
-        targets = [(r.stream, *r.probe) for r in selected_resources(parsed)]
+        targets: list[tuple[str, Resource | None]] = [(r.stream, r) for r in
+                                                      selected_resources(parsed)]
         if any(r.events for r in selected_resources(parsed)):
-            targets.append(("events (change capture)", "/v1/events", [("limit", 1)]))
+            targets.append(("events (change capture)", None))
 
-        def probe(target: tuple[str, str, list[tuple[str, str | int]]]) -> StripeError | None:
+        def probe(target: tuple[str, Resource | None]) -> StripeError | None:
+            stream, resource = target
             try:
-                client.get(*target)
+                if resource is None:
+                    client.get(stream, "/v1/events", [("limit", 1)])
+                    return None
+                body = client.get(stream, *resource.probe)
+                parents = body.get("data") or []
+                if resource.parent and parents:
+                    # A child list needs its own permission: read one parent's children.
+                    path, params = resource.children_request(parents[0]["id"])
+                    client.get(stream, path, [*params, ("limit", 1)])
             except StripeError as error:
                 return error
             return None
