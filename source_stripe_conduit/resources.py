@@ -64,6 +64,8 @@ class Resource:
     only trace of them a parent's delete event leaves."""
     append_only: bool = False
     """Objects never change after creation: incremental reads list by ``created``, no events."""
+    retained_days: int | None = None
+    """Stripe keeps this list's objects only so many days (events: 30)."""
     created_field: str = "created"
     """The object's creation time, which the list's ``created`` filter applies to."""
     retrieve: str | None = None
@@ -171,7 +173,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("early_fraud_warnings", "radar.early_fraud_warning",
              "/v1/radar/early_fraud_warnings",
              _events("radar.early_fraud_warning", "updated")),
-    Resource("events", "event", "/v1/events", append_only=True),
+    Resource("events", "event", "/v1/events", append_only=True, retained_days=30),
     Resource("files", "file", "/v1/files", _events("file")),
     Resource("identity_verification_sessions", "identity.verification_session",
              "/v1/identity/verification_sessions",

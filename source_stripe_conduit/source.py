@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from importlib import resources as package_files
@@ -201,4 +201,3 @@ def _parse_or_raise(config: Mapping[str, Any]) -> Config:
                                      failure_type=FailureType.config_error) from error
 
 
-__all__ = ["SourceStripeConduit", "MutableMapping"]

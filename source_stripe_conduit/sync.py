@@ -163,11 +163,11 @@ class StreamSync(PartitionGenerator):
         position = self._current()
         if self.resource.append_only:
             upper = self._upper(now)
-            if self.resource.stream == "events" and \
-                    cdc_start(Position.cdc(position.created_at), now) == "resnapshot":
-                self._warn(f"Stream 'events': events created since {position.created_at} are "
-                           f"partly older than Stripe's 30-day retention; those can no longer "
-                           f"be read.")
+            if self.resource.retained_days and \
+                    position.created_at < now - self.resource.retained_days * 86400:
+                self._warn(f"Stream '{self.name}': objects created since {position.created_at} "
+                           f"are partly older than Stripe keeps them "
+                           f"({self.resource.retained_days} days); those can no longer be read.")
             if upper > position.created_at:
                 # Objects never change: read those created since the last read like a
                 # snapshot range. created_at is already the new mark, the range what is left
