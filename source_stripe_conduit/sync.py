@@ -419,9 +419,11 @@ class StreamSync(PartitionGenerator):
     def _log_summary(self) -> None:
         counters = self._client.counters(self.name)
         elapsed = time.monotonic() - self._started
-        skipped = f", {self._skipped} events skipped (not this stream's object)" \
-            if self._skipped else ""
+        if self._skipped:
+            self._warn(f"Stream '{self.name}': {self._skipped} events skipped: their object is "
+                       f"not a {self.resource.event_object} with an id (invoice.upcoming carries "
+                       f"an invoice that has none yet).")
         self._log(Level.INFO,
                   f"Stream '{self.name}' done: {self._records} records, {self._pages} pages, "
                   f"{counters.attempts} requests, {counters.retries} retries, "
-                  f"{counters.rate_limited} rate-limited (429), {elapsed:.1f} s{skipped}")
+                  f"{counters.rate_limited} rate-limited (429), {elapsed:.1f} s")
