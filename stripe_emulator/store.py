@@ -18,7 +18,7 @@ import random
 import string
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -164,13 +164,16 @@ def walk(coll: Collection | None, lo_key: Key | None, hi_key: Key | None, limit:
         return [], False
     lo, hi = coll.bounds(lo_key, hi_key)
     items = coll.items
+    indexes = range(lo, hi) if up else range(hi - 1, lo - 1, -1)
+    return _take((items[index] for index in indexes), limit, up, accept)
+
+
+def _take(items: Iterable[Any], limit: int, up: bool,
+          accept: Accept | None) -> tuple[list[Any], bool]:
+    """The first ``limit`` accepted items in walking order, newest first, and whether more
+    exist."""
     page: list[Any] = []
-    if up:
-        indexes: Iterator[int] = iter(range(lo, hi))
-    else:
-        indexes = iter(range(hi - 1, lo - 1, -1))
-    for index in indexes:
-        item = items[index]
+    for item in items:
         if accept is None or accept(item):
             if len(page) == limit:
                 if up:
@@ -208,17 +211,8 @@ def walk_merged(colls: Sequence[Collection], lo_key: Key | None, hi_key: Key | N
         lo, hi = coll.bounds(lo_key, hi_key)
         if lo < hi:
             streams.append(_ascending(coll, lo, hi) if up else _descending(coll, lo, hi))
-    page: list[Any] = []
-    for _key, item in heapq.merge(*streams, reverse=not up):
-        if accept is None or accept(item):
-            if len(page) == limit:
-                if up:
-                    page.reverse()
-                return page, True
-            page.append(item)
-    if up:
-        page.reverse()
-    return page, False
+    merged = (item for _key, item in heapq.merge(*streams, reverse=not up))
+    return _take(merged, limit, up, accept)
 
 
 def random_id(rng: random.Random, length: int) -> str:
