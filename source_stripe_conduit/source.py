@@ -152,6 +152,7 @@ class SourceStripeConduit(Source):
     ) -> Iterator[AirbyteMessage]:
         parsed = _parse_or_raise(config)
         client = StripeClient(parsed, logger)
+        client.look_up_account()
         governor = Governor(parsed.requests_per_second, parsed.endpoint_requests_per_second,
                             lambda: client.latency)
         state_manager = ConnectorStateManager(state)

@@ -213,13 +213,15 @@ class StreamSync(PartitionGenerator):
             return
         target = self._governor.stream_target()
         busy = {p.rng for p in self._in_flight}
+        # Where the oldest range, unbounded below, is cut: no object predates its account.
+        floor = max(STRIPE_EPOCH, self._client.account_created() or 0)
         while len(position.ranges) < target:
-            estimates = {r: r.span(STRIPE_EPOCH) / self._density[r] for r in position.ranges
+            estimates = {r: r.span(floor) / self._density[r] for r in position.ranges
                          if r not in busy and r in self._density and r.top is not None}
             if not estimates:
                 return
             fullest = max(estimates, key=estimates.__getitem__)
-            low = fullest.gte if fullest.gte is not None else STRIPE_EPOCH
+            low = fullest.gte if fullest.gte is not None else floor
             top = fullest.top
             assert top is not None
             if estimates[fullest] < MIN_SPLIT_PAGES * self._config.batch_size \

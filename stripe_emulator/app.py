@@ -686,9 +686,11 @@ def account_handler() -> Handler:
             if obj is not None:
                 return Result(obj.blob)
         data = dict(spec.examples()["account"])
+        # An account is opened before any of its objects: a day before the oldest one here.
+        oldest = dataset.oldest if dataset.oldest is not None else call.state.store.clock.now()
         data.update({"id": dataset.account, "email": "platform@example.com",
                      "charges_enabled": True, "payouts_enabled": True,
-                     "details_submitted": True})
+                     "details_submitted": True, "created": int(oldest) - 86400})
         return Result(orjson.dumps(data))
     return handle
 

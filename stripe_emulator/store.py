@@ -240,6 +240,8 @@ class Dataset:
         self.events = Collection()
         self.events_by_id: dict[str, Event] = {}
         self.events_by_type: dict[str, Collection] = {}
+        self.oldest: int | None = None
+        """``created`` of the oldest object: the account was opened before it."""
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -253,6 +255,8 @@ class Dataset:
         """
         self.objects[obj.id] = obj
         self.registry[obj.kind.object].append(obj)
+        if self.oldest is None or obj.created < self.oldest:
+            self.oldest = obj.created
         kind = obj.kind
         if kind.top_level:
             if defer_top is not None:

@@ -11,6 +11,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -29,6 +30,8 @@ from source_stripe_conduit.transport.errors import (
 )
 
 Params = Sequence[tuple[str, str | int]]
+# Requests that serve the whole sync are counted under this name.
+ACCOUNT_STREAM = "account"
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class StripeClient:
         # are about Stripe's time, and the machine running the connector may be off.
         self._clock_offset: float | None = None
         self._probe_lock = threading.Lock()
+        self._account: Future[int | None] | None = None
         session = LimiterSession(api_budget=self.budget)
         session.hooks["response"].append(self._count_attempt)
         self._http = HttpClient(
@@ -94,10 +98,32 @@ class StripeClient:
     def counters(self, stream: str) -> StreamCounters:
         return self._counters[stream]
 
+    def look_up_account(self) -> None:
+        """Start reading the account (``GET /v1/account``) in the background, once per sync.
+        Its creation time bounds how far back its objects can go (where a snapshot's ranges
+        are cut), and its answer's Date header gives Stripe's clock."""
+        account: Future[int | None] = Future()
+        self._account = account
+
+        def read() -> None:
+            try:
+                created = self.get(ACCOUNT_STREAM, "/v1/account").get("created")
+                account.set_result(int(created) if isinstance(created, (int, float)) else None)
+            except Exception:  # a key without that permission, or no answer: no bound
+                account.set_result(None)
+
+        threading.Thread(target=read, name="stripe-account", daemon=True).start()
+
+    def account_created(self) -> int | None:
+        return self._account.result() if self._account is not None else None
+
     def server_time(self, stream: str, probe_path: str, probe_params: Params = ()) -> int:
         """Stripe's time now, in unix seconds; asks ``probe_path`` if no answer was seen yet."""
         with self._probe_lock:
-            # One probe for the whole sync, not one per stream starting at the same moment.
+            # One probe for the whole sync, not one per stream starting at the same moment;
+            # the account's answer, any answer, tells the time.
+            if self._clock_offset is None and self._account is not None:
+                self._account.result()
             if self._clock_offset is None:
                 self.get(stream, probe_path, probe_params)
         return int(time.time() + (self._clock_offset or 0.0))
