@@ -50,6 +50,7 @@ from source_stripe_conduit.iterator.position import (
     StateError,
 )
 from source_stripe_conduit.iterator.snapshot import SnapshotPage, read_range_page
+from source_stripe_conduit.records import observed
 from source_stripe_conduit.resources import Resource
 from source_stripe_conduit.transport.client import StripeClient
 from source_stripe_conduit.transport.errors import StripeError
@@ -74,6 +75,7 @@ class PagePartition(Partition):
     aged_out: bool = False
     acquired: bool = field(default=False)
     count: int = 0
+    started: float = 0.0
 
     def read(self) -> Iterable[Record]:
         try:
@@ -137,6 +139,7 @@ class StreamSync(PartitionGenerator):
         # Seconds of ``created`` per object, per range, from its last page.
         self._density: dict[Range, float] = {}
         self._failed: BaseException | None = None
+        self._provisional = False
         self._emitted_state = False
         self._records = 0
         self._pages = 0
@@ -148,18 +151,27 @@ class StreamSync(PartitionGenerator):
 
     def generate(self) -> Iterable[Partition]:
         self._started = time.monotonic()
-        now = self._client.server_time(self.name, *self.resource.probe)
-        position = self._initial_position(now)
+        saved = self._saved_position()
+        if saved is None and not self.resource.append_only \
+                and (self._config.snapshot or not self._incremental):
+            # A new snapshot need not wait for Stripe's clock: its start is fixed from the
+            # first page's answer (see page_done), before any state goes out.
+            self._provisional = True
+            position = self._fresh_snapshot(int(time.time()))
+        else:
+            now = self._client.server_time(self.name, *self.resource.probe)
+            position = self._initial_position(saved, now)
         self._set_position(position, emit=False)
-        yield from self._run(now)
+        yield from self._run()
         self._log_summary()
 
-    def _run(self, now: int) -> Iterator[PagePartition]:
+    def _run(self) -> Iterator[PagePartition]:
         position = self._current()
         if position.iterator_type == SNAPSHOT or position.ranges:
             yield from self._read_ranges()
         if not self._incremental or self._failed:
             return
+        now = self._client.server_time(self.name, *self.resource.probe)
         position = self._current()
         if self.resource.append_only:
             upper = self._upper(now)
@@ -274,11 +286,14 @@ class StreamSync(PartitionGenerator):
     # -- page reads (worker threads) ----------------------------------------------------------
 
     def read_page(self, partition: PagePartition) -> list[dict[str, Any]]:
+        partition.started = time.monotonic()
         position = self._current()
         if partition.rng is not None:
             page = read_range_page(self._client, self.resource, partition.rng,
                                    batch_size=self._config.batch_size,
                                    observed_at=position.created_at)
+            if self._provisional:
+                page = self._fix_start(partition, page)
             # The partition outlives the records in the CDK's bookkeeping: keep only a count.
             partition.result = replace(page, records=[])
             partition.count = len(page.records)
@@ -303,6 +318,19 @@ class StreamSync(PartitionGenerator):
         if events.skipped:
             self._skipped += events.skipped
         return events.records
+
+    def _fix_start(self, partition: PagePartition, page: SnapshotPage) -> SnapshotPage:
+        """The first page of a new snapshot: its start, in Stripe's time now known from the
+        answer, is when the page was asked for, less the lag and the current second (as
+        ``_upper`` does). Only this page is in flight."""
+        asked = self._client.known_time() - (time.monotonic() - partition.started)
+        created_at = self._upper(int(asked))
+        with self._cond:
+            self._position = replace(self._current(), created_at=created_at)
+            self._provisional = False
+        for record in page.records:
+            observed(record, created_at)
+        return page
 
     def page_done(self, partition: PagePartition) -> None:
         with self._cond:
@@ -363,15 +391,17 @@ class StreamSync(PartitionGenerator):
             if self._position is not None and (not self._emitted_state or not self._failed):
                 self._emit_state()
 
-    def _initial_position(self, now: int) -> Position:
+    def _saved_position(self) -> Position | None:
         try:
-            saved = Position.from_state(self._state_manager.get_stream_state(self.name, None))
+            return Position.from_state(self._state_manager.get_stream_state(self.name, None))
         except StateError as error:
             raise AirbyteTracedException(
                 message=f"Stream '{self.name}': the saved state cannot be resumed: {error}. "
                         f"Reset this stream's state to read it again from the start.",
                 failure_type=FailureType.config_error,
             ) from error
+
+    def _initial_position(self, saved: Position | None, now: int) -> Position:
         if saved is None:
             if self._incremental and not self._config.snapshot:
                 return Position.cdc(self._upper(now))

@@ -113,12 +113,19 @@ class Generator:
             if not pool:
                 return None
             obj = pool[self.rng.randrange(len(pool))]
-            if obj.listed:
+            if self._alive(obj):
                 return obj
         for obj in reversed(pool):
-            if obj.listed:
+            if self._alive(obj):
                 return obj
         return None
+
+    def _alive(self, obj: Obj) -> bool:
+        """Listed, and so is its parent: the children of a deleted invoice are gone with it."""
+        if not obj.listed:
+            return False
+        parent = self.dataset.objects.get(obj.parent) if obj.parent else None
+        return parent is None or parent.listed
 
     # Objects
 

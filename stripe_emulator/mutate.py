@@ -223,6 +223,8 @@ class Mutator:
 
     def _parent_changed(self, child: Obj, parent: Obj, *, created: bool, events: bool) -> None:
         """Re-embed a changed child in its parent, with the events that change makes."""
+        if parent.deleted or not parent.listed:
+            return  # a deleted parent announces nothing more, as on Stripe
         old = parent.data()
         self.dataset.refresh_parent(child)
         if child.kind.object == "refund":

@@ -117,6 +117,11 @@ class StripeClient:
     def account_created(self) -> int | None:
         return self._account.result() if self._account is not None else None
 
+    def known_time(self) -> float:
+        """Stripe's time now, at least, as far as its answers so far tell (the local clock
+        before any)."""
+        return time.time() + (self._clock_offset or 0.0)
+
     def server_time(self, stream: str, probe_path: str, probe_params: Params = ()) -> int:
         """Stripe's time now, in unix seconds; asks ``probe_path`` if no answer was seen yet."""
         with self._probe_lock:
@@ -132,9 +137,13 @@ class StripeClient:
         date = response.headers.get("Date")
         if date:
             try:
-                # The header has one-second resolution: its middle is the best estimate.
-                offset = parsedate_to_datetime(date).timestamp() + 0.5 - time.time()
-                self._clock_offset = offset
+                # Stripe wrote the header (whole seconds) before this answer arrived, so its
+                # clock is at least that far ahead of ours: a lower bound, which every answer
+                # can only raise. Reads stop at seconds that are over by this bound, never at
+                # one Stripe may still be writing.
+                offset = parsedate_to_datetime(date).timestamp() - time.time()
+                if self._clock_offset is None or offset > self._clock_offset:
+                    self._clock_offset = offset
             except (TypeError, ValueError):
                 pass
         # Stripe's own time to answer, without the wait in the rate budget before sending:
