@@ -94,10 +94,9 @@ def test_incremental_sync_converges_while_parents_and_children_change(emulator: 
                   {"subscription": _ids(emulator, "subscriptions")[0]})
     client.delete("invoices", draft)                  # invoice.deleted: its lines are deleted
     customer = client.ground_truth("customer_balance_transactions")[0]["customer"]
-    client.create("customer_balance_transactions", {"customer": customer})
-    # The emulator sends no customer.updated for a new balance transaction (Stripe would: the
-    # customer's balance changes); a change of the customer announces it here.
-    client.update("customers", customer, {"metadata": {"balance": "moved"}})
+    # A new balance transaction moves the customer's balance: customer.updated announces it.
+    created = client.create("customer_balance_transactions", {"customer": customer})
+    assert [e["type"] for e in created["events"]] == ["customer.updated"]
     person = _ids(emulator, "persons")[0]
     client.update("persons", person, {"first_name": "Changed"})
     client.delete("persons", _ids(emulator, "persons")[1])

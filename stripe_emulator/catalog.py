@@ -112,6 +112,8 @@ class Kind:
     """Listed by its own path regardless of parent (refunds are, payment methods are not)."""
     parent_signal: str | None = None
     """For kinds without events of their own: the parent's event sent when one changes."""
+    moves_balance: bool = False
+    """Creating one changes the parent's ``balance`` (a customer balance transaction)."""
     refs: Mapping[str, str] = field(default_factory=dict)
     """Field -> object type it references, filled with an existing object when one exists."""
     paginated: bool = True
@@ -570,7 +572,7 @@ KINDS: tuple[Kind, ...] = (
          "/v1/customers/{customer}/balance_transactions",
          "/v1/customers/{customer}/balance_transactions/{transaction}", "rak_customer",
          editable=("metadata", "description"), parent="customer", parent_field="customer",
-         top_level=False, parent_signal="customer.updated"),
+         top_level=False, parent_signal="customer.updated", moves_balance=True),
     Kind("line_item", "invoice_line_items", "il_", 24, "/v1/invoices/{invoice}/lines", None,
          "rak_invoice", editable=("metadata", "description"), parent="invoice",
          parent_field="invoice", nested_field="lines", top_level=False,

@@ -191,7 +191,7 @@ class Mutator:
         if events:
             self._creation_events(obj)
         # A parent still being built (its blob empty) embeds its children when rendered.
-        if parent is not None and kind.nested_field and parent.blob:
+        if parent is not None and parent.blob and (kind.nested_field or kind.moves_balance):
             self._parent_changed(obj, parent, created=True, events=events)
         return obj
 
@@ -230,6 +230,17 @@ class Mutator:
         if child.kind.object == "refund":
             if created:
                 self._refund_charge(child, parent, old, events)
+        elif child.kind.moves_balance:
+            if created:
+                # A customer balance transaction moves the customer's balance: Stripe sends
+                # customer.updated with the old balance.
+                data = parent.data()
+                data["balance"] = int(data.get("balance") or 0) + int(
+                    child.data().get("amount") or 0)
+                self.dataset.render(parent, data)
+                if events:
+                    self.emit(child.kind.parent_signal or "customer.updated", parent,
+                              diff(old, data))
         elif events and child.kind.parent_signal:
             self.emit(child.kind.parent_signal, parent, diff(old, parent.data()))
 
