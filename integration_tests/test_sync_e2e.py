@@ -331,3 +331,14 @@ def test_check_names_a_child_stream_whose_list_the_key_cannot_read(emulator: Emu
     assert status.status == Status.FAILED
     assert "payment_methods" in (status.message or "")
     assert "rak_payment_method_read" in (status.message or "")
+
+
+def test_a_large_snapshot_sends_one_row_estimate_near_the_truth(emulator: Emulator) -> None:
+    from airbyte_cdk.models import TraceType
+
+    emulator.client.seed({"customers": 3000}, seed=12)
+    output = run(connector_config(emulator, batch_size=50), catalog("customers"))
+    estimates = [m.trace.estimate for m in output.trace_messages
+                 if m.trace and m.trace.type == TraceType.ESTIMATE and m.trace.estimate]
+    assert len(estimates) == 1 and estimates[0].name == "customers"
+    assert 1500 <= (estimates[0].row_estimate or 0) <= 6000, estimates[0].row_estimate
