@@ -82,10 +82,20 @@ def test_event_types_are_exact_names_within_stripes_limit(resource: Resource) ->
     assert len(params) <= MAX_EVENT_TYPES_PER_REQUEST
 
 
-def test_more_than_twenty_event_types_are_refused_not_cut() -> None:
-    many = Resource("x", "x", "/v1/x", {f"x.e{n}": Op.UPDATE for n in range(21)})
-    with pytest.raises(ValueError, match="21 event types"):
-        event_type_params(many)
+def test_more_than_twenty_event_types_read_every_event_and_keep_their_own(
+        client: StripeClient, fake: FakeStripe) -> None:
+    many = Resource("customers", "customer", "/v1/customers",
+                    {**{f"customer.e{n}": Op.UPDATE for n in range(20)},
+                     "customer.updated": Op.UPDATE})
+    assert event_type_params(many) == []  # never a cut list of 20
+    kept = fake.add_event("customer.updated", _customer("cus_1", 1), NOW - 300)
+    other = fake.add_event("product.updated", {"id": "prod_1", "object": "product"}, NOW - 200)
+    page = read_events_page(client, many, Position.cdc(NOW - 1000), start="created_at",
+                            upper=NOW - 60, batch_size=10)
+    assert [r["id"] for r in page.records] == ["cus_1"]
+    assert page.skipped == 0  # another stream's events are not "skipped" ones
+    assert page.newest == (other["id"], NOW - 200)  # the cursor passes them all the same
+    assert kept["id"] != other["id"]
 
 
 # -- reading a page ----------------------------------------------------------------------------------
