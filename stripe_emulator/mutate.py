@@ -14,6 +14,7 @@ from typing import Any
 
 from .catalog import BY_OBJECT, KINDS, META, NOW, TEXT, TOGGLE, Copy, Kind, OneOf, Token, Transition, kind_for
 from .generate import Generator, invoice_totals
+from .query import set_in
 from .store import RETENTION_SECONDS, Dataset, Event, Obj, Store, dump, make_event_blob, random_id
 
 YEAR = 365 * 86400
@@ -60,17 +61,6 @@ def get_path(data: dict[str, Any], path: str) -> Any:
             return MISSING
         value = value[part]
     return value
-
-
-def set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    parts = path.split(".")
-    target = data
-    for part in parts[:-1]:
-        nested = target.get(part)
-        if not isinstance(nested, dict):
-            nested = target[part] = {}
-        target = nested
-    target[parts[-1]] = value
 
 
 def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -275,7 +265,7 @@ class Mutator:
             elif field == "id":
                 raise MutationError("You cannot change the id of an object.", param="id")
             else:
-                set_path(data, field, value)
+                set_in(data, field.split("."), value)
 
     def resolve(self, value: Any, data: dict[str, Any], field: str) -> Any:
         if isinstance(value, Copy):
@@ -366,7 +356,7 @@ class Mutator:
         if transition is not None:
             for field, value in transition.sets.items():
                 if field not in (changes or {}):
-                    set_path(data, field, self.resolve(value, data, field))
+                    set_in(data, field.split("."), self.resolve(value, data, field))
         if changes:
             self.apply_changes(data, changes)
         previous = diff(old, data)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
@@ -45,13 +45,8 @@ class Params:
                 current = self.values.get(name)
                 if not isinstance(current, dict):
                     current = self.values[name] = {}
-                target = current
-                for part in parts[:-1]:
-                    nested = target.get(part)
-                    if not isinstance(nested, dict):
-                        nested = target[part] = {}
-                    target = nested
-                target[parts[-1]] = value
+                # Parts stay whole: a metadata key may itself contain a dot.
+                set_in(current, parts, value)
 
     def __contains__(self, name: str) -> bool:
         return name in self.values
@@ -88,3 +83,14 @@ def parse_int(value: Any, param: str) -> int:
         if text.lstrip("-").isdigit():
             return int(text)
     raise ParamError(f"Invalid integer: {value}", param)
+
+
+def set_in(data: dict[str, Any], parts: Sequence[str], value: Any) -> None:
+    """``data["a"]["b"] = value`` for ``["a", "b"]``, making the dicts on the way."""
+    target = data
+    for part in parts[:-1]:
+        nested = target.get(part)
+        if not isinstance(nested, dict):
+            nested = target[part] = {}
+        target = nested
+    target[parts[-1]] = value
