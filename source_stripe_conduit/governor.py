@@ -19,22 +19,23 @@ MAX_PAGES_IN_FLIGHT = 48
 
 class Governor:
     def __init__(self, account_rate: float, endpoint_rate: float,
-                 latency: Callable[[], float | None]) -> None:
+                 latency: Callable[[str | None], float | None]) -> None:
         self._account_rate = account_rate
         self._endpoint_rate = endpoint_rate
         self._latency = latency
         self._in_flight = 0
         self._cond = threading.Condition()
 
-    def _wanted(self, rate: float, cap: int) -> int:
-        latency = self._latency()
+    def _wanted(self, rate: float, cap: int, stream: str | None = None) -> int:
+        latency = self._latency(stream)
         if latency is None:
             return 1
         return max(1, min(cap, math.ceil(rate * latency * OVERSUBSCRIPTION) + 1))
 
-    def stream_target(self) -> int:
-        """Pages one stream should keep in flight (all go to the same list endpoint)."""
-        return self._wanted(self._endpoint_rate, MAX_PAGES_PER_STREAM)
+    def stream_target(self, stream: str) -> int:
+        """Pages one stream should keep in flight (all go to the same list endpoint), from the
+        stream's own answer times."""
+        return self._wanted(self._endpoint_rate, MAX_PAGES_PER_STREAM, stream)
 
     def acquire(self) -> None:
         """Block until the whole sync may have one more page in flight."""

@@ -154,7 +154,7 @@ class SourceStripeConduit(Source):
         client = StripeClient(parsed, logger)
         client.look_up_account()
         governor = Governor(parsed.requests_per_second, parsed.endpoint_requests_per_second,
-                            lambda: client.latency)
+                            client.latency)
         state_manager = ConnectorStateManager(state)
         # Records wait here for the main thread; a bound of 10 pages keeps memory flat
         # whatever the number of records (the CDK's default, 10,000, is 100 pages).

@@ -66,6 +66,21 @@ MIN_SPLIT_SECONDS = 2
 MIN_SPLIT_PAGES = 2
 
 
+def plan_pieces(pages: Mapping[Range, float], extra: int) -> dict[Range, int]:
+    """How many pieces to cut each range into so that ``extra`` more ranges run: each new
+    range goes to the range whose pieces are then the largest (pages left / pieces), so the
+    pieces finish together; no piece is planned below ``MIN_SPLIT_PAGES``. Only ranges cut in
+    two or more appear in the answer."""
+    pieces = dict.fromkeys(pages, 1)
+    for _ in range(extra):
+        candidates = [r for r in pages if pages[r] / (pieces[r] + 1) >= MIN_SPLIT_PAGES]
+        if not candidates:
+            break
+        largest = max(candidates, key=lambda r: pages[r] / pieces[r])
+        pieces[largest] += 1
+    return {r: n for r, n in pieces.items() if n > 1}
+
+
 @dataclass(eq=False)
 class PagePartition(Partition):
     """One request: a snapshot range's next page, or the next page of events."""
@@ -220,35 +235,39 @@ class StreamSync(PartitionGenerator):
                 yield partition
 
     def _split_to_target(self, position: Position) -> None:
-        """Split the fullest idle ranges until the stream has as many as it should read at
-        once. Only ranges without a page in flight are split (a page in flight was asked for
-        with the old bounds), and only where the density of the range's last page says at
-        least a few pages remain: every range ends in a partial page, a wasted share of the
-        rate budget."""
+        """Split idle ranges until the stream has as many as it should read at once. Only
+        ranges without a page in flight are split (a page in flight was asked for with the old
+        bounds), and only where the density of the range's last page says a few pages remain:
+        every range ends in a partial page, a wasted share of the rate budget, so the ranges
+        are cut to finish together (see ``plan_pieces``) rather than halved again and again."""
         listed = self.resource.listed
         if not (listed.created_filter and listed.paginated):
             return
-        target = self._governor.stream_target()
+        extra = self._governor.stream_target(self.name) - len(position.ranges)
+        if extra <= 0:
+            return
         busy = {p.rng for p in self._in_flight}
         # Where the oldest range, unbounded below, is cut: no object predates its account.
         floor = max(STRIPE_EPOCH, self._client.account_created() or 0)
-        while len(position.ranges) < target:
-            estimates = {r: r.span(floor) / self._density[r] for r in position.ranges
-                         if r not in busy and r in self._density and r.top is not None}
-            if not estimates:
-                return
-            fullest = max(estimates, key=estimates.__getitem__)
-            low = fullest.gte if fullest.gte is not None else floor
-            top = fullest.top
+        batch = self._config.batch_size
+        pages = {r: r.span(floor) / self._density[r] / batch for r in position.ranges
+                 if r not in busy and r in self._density and r.top is not None}
+        for rng, pieces in plan_pieces(pages, extra).items():
+            low = rng.gte if rng.gte is not None else floor
+            top = rng.top
             assert top is not None
-            if estimates[fullest] < MIN_SPLIT_PAGES * self._config.batch_size \
-                    or top - low < MIN_SPLIT_SECONDS:
-                return
-            kept, added = fullest.split((low + top + 1) // 2)
-            density = self._density.pop(fullest)
-            self._density[kept] = self._density[added] = density
-            position = position.with_split(fullest, kept, added)
-            self._position = position
+            pieces = min(pieces, (top + 1 - low) // MIN_SPLIT_SECONDS)
+            density = self._density.pop(rng)
+            current = rng
+            # Cut from the top down: the range keeps its cursor above the highest cut, and each
+            # new range below is cut again.
+            for i in range(pieces - 1, 0, -1):
+                kept, added = current.split(low + (top + 1 - low) * i // pieces)
+                position = position.with_split(current, kept, added)
+                self._density[kept] = density
+                current = added
+            self._density[current] = density
+        self._position = position
         if not self._estimated and len(position.ranges) > 1 and not self.resource.parent:
             self._estimated = True
             self._estimate(self._records + sum(

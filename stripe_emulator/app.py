@@ -261,7 +261,7 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
         return web.Response(body=body, status=status, headers=headers,
                             content_type="application/json")
     finally:
-        stats.leave(status)
+        stats.leave(status, objects)
 
 
 async def drop(request: web.Request) -> web.StreamResponse:

@@ -96,6 +96,13 @@ class Stats:
     lock_timeouts: int = 0
     in_flight: int = 0
     peak_concurrency: int = 0
+    # Monotonic clock (system-wide on Linux): a benchmark in another process compares them with
+    # its own to tell a client's start-up and shut-down from its time on the wire.
+    # How many objects each answer held (retrieves count as 1, errors as 0): a client's
+    # partial and empty list pages show here.
+    objects_per_answer: dict[int, int] = field(default_factory=dict)
+    first_request_at: float | None = None
+    last_response_at: float | None = None
 
     def reset(self) -> None:
         in_flight = self.in_flight
@@ -104,14 +111,18 @@ class Stats:
         self.peak_concurrency = in_flight
 
     def enter(self, endpoint: str) -> None:
+        if self.first_request_at is None:
+            self.first_request_at = time.monotonic()
         self.requests += 1
         self.by_endpoint[endpoint] = self.by_endpoint.get(endpoint, 0) + 1
         self.in_flight += 1
         if self.in_flight > self.peak_concurrency:
             self.peak_concurrency = self.in_flight
 
-    def leave(self, status: int | None) -> None:
+    def leave(self, status: int | None, objects: int = 0) -> None:
         self.in_flight -= 1
+        self.objects_per_answer[objects] = self.objects_per_answer.get(objects, 0) + 1
+        self.last_response_at = time.monotonic()
         if status is not None:
             key = str(status)
             self.by_status[key] = self.by_status.get(key, 0) + 1
@@ -127,4 +138,7 @@ class Stats:
             "lock_timeouts": self.lock_timeouts,
             "in_flight": self.in_flight,
             "peak_concurrency": self.peak_concurrency,
+            "objects_per_answer": {str(k): v for k, v in sorted(self.objects_per_answer.items())},
+            "first_request_at": self.first_request_at,
+            "last_response_at": self.last_response_at,
         }

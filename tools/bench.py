@@ -129,7 +129,8 @@ def run(scenario: Scenario, workdir: Path) -> dict[str, object]:
                  str(workdir / "config.json"), "--catalog", str(workdir / "catalog.json")],
                 stdout=out, stderr=subprocess.STDOUT)
             _, status, usage = os.wait4(child.pid, 0)
-            elapsed = time.monotonic() - started
+            ended = time.monotonic()
+            elapsed = ended - started
         stats = http(f"{url}/_emulator/stats")
         assert isinstance(stats, dict)
         ids: set[str] = set()
@@ -161,11 +162,28 @@ def run(scenario: Scenario, workdir: Path) -> dict[str, object]:
             "cpu_s_per_1000": round(cpu / max(records, 1) * 1000, 4),
             "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
             "peak_concurrency": stats.get("peak_concurrency"),
+            # Answers by how many objects they held: every range ends in a partial page.
+            "answers": answer_sizes(stats),
+            # Process start to its first request, and its last answer to the process's exit.
+            "startup_s": round(float(stats["first_request_at"]) - started, 2)
+            if stats.get("first_request_at") else None,
+            "shutdown_s": round(ended - float(stats["last_response_at"]), 2)
+            if stats.get("last_response_at") else None,
             "seed_seconds": round(seed_seconds, 1), "errors": errors[:3],
         }
     finally:
         emulator.terminate()
         emulator.wait(timeout=30)
+
+
+def answer_sizes(stats: dict[str, object]) -> dict[str, int]:
+    sizes = stats.get("objects_per_answer") or {}
+    assert isinstance(sizes, dict)
+    summary = {"full": 0, "partial": 0, "empty": 0}
+    for objects, count in sizes.items():
+        n = int(objects)
+        summary["full" if n >= 100 else "partial" if n > 0 else "empty"] += int(count)
+    return summary
 
 
 def main() -> None:
@@ -187,7 +205,8 @@ def main() -> None:
                   + (f" = {result['ratio']:.2f} of {result['ceiling']:.0f}" if result["ratio"] else "")
                   + f", {result['requests_per_s']} req/s, 429s {result['429s']}"
                   f" ({result['429_share']:.2%}), CPU {result['cpu_s_per_1000']} s/1000 records,"
-                  f" peak RSS {result['peak_rss_mb']} MB, {'complete' if ok else 'INCOMPLETE'}",
+                  f" peak RSS {result['peak_rss_mb']} MB, {result['answers']['partial']} partial"
+                  f" pages, start-up {result['startup_s']} s, {'complete' if ok else 'INCOMPLETE'}",
                   flush=True)
 
 

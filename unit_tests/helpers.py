@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -146,6 +147,10 @@ class FakeStripe:
         self.failures: list[Failure] = []
         self.aged_out: set[str] = set()
         """Event ids Stripe refuses as cursors whatever their age (a test's shortcut)."""
+        self.delays: dict[str, float] = {}
+        """Seconds the fake takes to answer a path (Stripe's answer time)."""
+        self.account_created: int | None = None
+        """When set, ``GET /v1/account`` answers with an account created then."""
         self._seq = 0
         self._lock = threading.Lock()
 
@@ -220,6 +225,8 @@ class FakeStripe:
                     raise failure.exc("injected by the fake")
                 return self._answer(request, failure.status, failure.body, failure.headers)
             status, body = self._route(seen)
+        if seen.path in self.delays:
+            time.sleep(self.delays[seen.path])
         return self._answer(request, status, body, {})
 
     def _answer(self, request: Any, status: int, body: Any,
@@ -237,6 +244,9 @@ class FakeStripe:
     def _route(self, seen: SeenRequest) -> tuple[int, Any]:
         if seen.method != "GET":
             return 405, stripe_error(405, "Only GET in this fake")
+        if seen.path == "/v1/account" and self.account_created is not None:
+            return 200, {"id": "acct_1Fake", "object": "account",
+                         "created": self.account_created}
         if seen.path == "/v1/events":
             horizon = self.now - RETENTION
             visible = [i for i in self.events if i.created >= horizon]

@@ -358,3 +358,31 @@ def test_client_requests_go_through_the_budget(fake: FakeStripe,
     monkeypatch.setattr(client.budget, "acquire_call", spy)
     _get(client)
     assert len(taken) == 1 and "/v1/customers" in taken[0]
+
+
+# -- answer times ---------------------------------------------------------------------------------
+
+
+def test_answer_times_are_kept_per_stream_and_for_the_sync(fake: FakeStripe) -> None:
+    fake.delays = {PATH: 0.05}
+    client = _client()
+    assert client.latency() is None and client.latency("customers") is None
+    _get(client)
+    client.get("prices", "/v1/prices", [("limit", 1)])
+    customers, prices, overall = (client.latency("customers"), client.latency("prices"),
+                                  client.latency())
+    assert customers is not None and prices is not None and overall is not None
+    assert customers >= 0.05 > prices
+    assert prices < overall < customers
+
+
+def test_the_account_lookup_does_not_count_as_a_page_answer_time(fake: FakeStripe) -> None:
+    fake.account_created = NOW - 1000
+    fake.delays = {"/v1/account": 0.05}
+    client = _client()
+    client.look_up_account()
+    assert client.account_created() == NOW - 1000
+    assert client.latency() is None
+    _get(client)
+    overall = client.latency()
+    assert overall is not None and overall < 0.05

@@ -62,7 +62,10 @@ class StripeClient:
                                       config.endpoint_requests_per_second)
         self._counters: dict[str, StreamCounters] = defaultdict(StreamCounters)
         self._lock = threading.Lock()
-        self._latency_ewma: float | None = None
+        # Smoothed answer times, of the whole sync and per stream: a list page of 100 objects
+        # takes Stripe several times as long as a retrieve, so each stream sizes its pages in
+        # flight from its own answers.
+        self._latency: dict[str | None, float] = {}
         # Which stream the calling thread works for: every attempt, retries included, goes
         # through the session hook below, which the HttpClient's retry loop does not expose.
         self._current = threading.local()
@@ -90,10 +93,10 @@ class StripeClient:
         if config.account_id:
             self._headers["Stripe-Account"] = config.account_id
 
-    @property
-    def latency(self) -> float | None:
-        """Smoothed seconds per successful request, for sizing concurrency."""
-        return self._latency_ewma
+    def latency(self, stream: str | None = None) -> float | None:
+        """Smoothed seconds per answer, of ``stream`` or of the whole sync (None), for sizing
+        concurrency; None before the first answer."""
+        return self._latency.get(stream)
 
     def counters(self, stream: str) -> StreamCounters:
         return self._counters[stream]
@@ -151,10 +154,12 @@ class StripeClient:
         latency = response.elapsed.total_seconds()
         stream = getattr(self._current, "stream", None)
         with self._lock:
-            self._latency_ewma = (latency if self._latency_ewma is None
-                                  else 0.9 * self._latency_ewma + 0.1 * latency)
             if stream is None:
                 return
+            if stream != ACCOUNT_STREAM:  # a one-off retrieve, no guide to the pages to come
+                for key in (None, stream):
+                    old = self._latency.get(key)
+                    self._latency[key] = latency if old is None else 0.9 * old + 0.1 * latency
             counters = self._counters[stream]
             counters.attempts += 1
             if response.status_code == 429:

@@ -134,3 +134,18 @@ def test_stats_count_requests_by_endpoint_and_status(api: Api,
     assert stats["peak_concurrency"] >= 1 and stats["in_flight"] == 0
     control.reset_stats()
     assert control.stats()["requests"] == 0
+
+
+def test_stats_tell_how_full_each_answer_was_and_when_requests_came(
+        api: Api, control: EmulatorClient) -> None:
+    control.seed({"customers": 5}, seed=3)
+    control.reset_stats()
+    before = time.monotonic()
+    api.get("/v1/customers", {"limit": 3})
+    api.get("/v1/customers", {"limit": 3, "created[gte]": 1})  # all 5 are newer: 3 again
+    api.get("/v1/customers", {"limit": 3, "created[lt]": 1})
+    after = time.monotonic()
+    stats = control.stats()
+    assert stats["objects_per_answer"] == {"0": 1, "3": 2}
+    # The system-wide monotonic clock: comparable with a benchmark's own in another process.
+    assert before <= stats["first_request_at"] <= stats["last_response_at"] <= after
