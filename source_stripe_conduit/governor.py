@@ -1,14 +1,20 @@
-"""How many pages may be in flight: enough to use the rate budget, not so many that they queue.
+"""How many pages may be in flight, and whose page goes next.
 
 By Little's law a stream needs ``rate x latency`` requests in flight to reach ``rate``; more only
 wait inside the rate budget. Latency is measured as the sync runs, so the same code fits a
 300 ms Stripe and a 2 ms local emulator.
+
+Snapshots read at once share the account's rate in proportion to the pages each has left, so
+that they end together: a stream left alone at the end reads at its endpoint's limit (25/s),
+a quarter of a live account's. The share sizes each stream's ranges, and a free slot goes to
+the waiting stream with the fewest pages in flight for the pages it has left.
 """
 
 from __future__ import annotations
 
 import math
 import threading
+from collections import Counter
 from collections.abc import Callable
 
 # Above rate x latency to cover latency jitter and the moments between two pages of a range.
@@ -24,6 +30,10 @@ class Governor:
         self._endpoint_rate = endpoint_rate
         self._latency = latency
         self._in_flight = 0
+        self._stream_in_flight: Counter[str] = Counter()
+        self._waiting: Counter[str] = Counter()
+        # Snapshots being read, with the pages each has left (None: not known yet).
+        self._remaining: dict[str, float | None] = {}
         self._cond = threading.Condition()
 
     def _wanted(self, rate: float, cap: int, stream: str | None = None) -> int:
@@ -32,20 +42,71 @@ class Governor:
             return 1
         return max(1, min(cap, math.ceil(rate * latency * OVERSUBSCRIPTION) + 1))
 
-    def stream_target(self, stream: str) -> int:
-        """Pages one stream should keep in flight (all go to the same list endpoint), from the
-        stream's own answer times."""
-        return self._wanted(self._endpoint_rate, MAX_PAGES_PER_STREAM, stream)
+    # -- snapshots and their shares -------------------------------------------------------------
 
-    def acquire(self) -> None:
-        """Block until the whole sync may have one more page in flight."""
+    def snapshot_started(self, stream: str) -> None:
         with self._cond:
-            while self._in_flight >= self._wanted(self._account_rate, MAX_PAGES_IN_FLIGHT) \
-                    and self._in_flight > 0:
-                self._cond.wait(timeout=0.5)
-            self._in_flight += 1
+            self._remaining[stream] = None
 
-    def release(self) -> None:
+    def snapshot_ended(self, stream: str) -> None:
+        with self._cond:
+            self._remaining.pop(stream, None)
+            self._cond.notify_all()
+
+    def pages_left(self, stream: str, pages: float | None) -> None:
+        """A snapshot's estimate of the pages it has left."""
+        with self._cond:
+            if stream in self._remaining:
+                self._remaining[stream] = pages
+                self._cond.notify_all()
+
+    def share(self, stream: str) -> float:
+        """Requests per second this stream may count on: its endpoint's limit, or its part of
+        the account's, in proportion to the pages it has left (equal parts while unknown)."""
+        with self._cond:
+            known = {s: p for s, p in self._remaining.items() if p is not None}
+            total = sum(known.values())
+            mine = known.get(stream)
+            if mine is not None and total > 0 and len(known) == len(self._remaining):
+                part = self._account_rate * mine / total
+            else:
+                part = self._account_rate / max(len(self._remaining), 1)
+        return min(self._endpoint_rate, part)
+
+    def stream_target(self, stream: str) -> int:
+        """Pages one stream should keep in flight, from its share and its own answer times: a
+        range more than a stream can use costs one more partial page at its end."""
+        return self._wanted(self.share(stream), MAX_PAGES_PER_STREAM, stream)
+
+    # -- slots ------------------------------------------------------------------------------------
+
+    def _need(self, stream: str) -> float:
+        """Pages in flight per page left: the lower, the further behind its share."""
+        left = self._remaining.get(stream)
+        return self._stream_in_flight[stream] / max(left or 1.0, 1.0)
+
+    def _behind_another(self, stream: str) -> bool:
+        mine = self._need(stream)
+        return any(n and s != stream and self._need(s) < mine for s, n in self._waiting.items())
+
+    def acquire(self, stream: str) -> None:
+        """Block until the whole sync may have one more page in flight and no waiting stream
+        is further behind its share."""
+        with self._cond:
+            self._waiting[stream] += 1
+            try:
+                while self._in_flight > 0 and (
+                        self._in_flight >= self._wanted(self._account_rate, MAX_PAGES_IN_FLIGHT)
+                        or self._behind_another(stream)):
+                    self._cond.wait(timeout=0.5)
+            finally:
+                self._waiting[stream] -= 1
+            self._in_flight += 1
+            self._stream_in_flight[stream] += 1
+            self._cond.notify_all()  # the next in line may go too, if there is room
+
+    def release(self, stream: str) -> None:
         with self._cond:
             self._in_flight -= 1
+            self._stream_in_flight[stream] -= 1
             self._cond.notify_all()

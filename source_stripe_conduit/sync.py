@@ -211,6 +211,13 @@ class StreamSync(PartitionGenerator):
         yield from self._read_events(now)
 
     def _read_ranges(self) -> Iterator[PagePartition]:
+        self._governor.snapshot_started(self.name)
+        try:
+            yield from self._read_range_pages()
+        finally:
+            self._governor.snapshot_ended(self.name)
+
+    def _read_range_pages(self) -> Iterator[PagePartition]:
         while True:
             with self._cond:
                 if self._failed:
@@ -222,13 +229,14 @@ class StreamSync(PartitionGenerator):
                     self._cond.wait()
                     continue
                 self._split_to_target(position)
+                self._governor.pages_left(self.name, self._pages_left(self._current()))
                 busy = {p.rng for p in self._in_flight}
                 idle = [r for r in self._current().ranges if r not in busy]
                 if not idle:
                     self._cond.wait()
                     continue
             for rng in idle:
-                self._governor.acquire()
+                self._governor.acquire(self.name)
                 partition = PagePartition(self, rng=rng, acquired=True)
                 with self._cond:
                     self._in_flight.add(partition)
@@ -273,6 +281,15 @@ class StreamSync(PartitionGenerator):
             self._estimate(self._records + sum(
                 int(r.span(floor) / self._density[r]) for r in position.ranges
                 if r in self._density))
+
+    def _pages_left(self, position: Position) -> float | None:
+        """The snapshot's pages still to read, by the density of each range's last page; None
+        while a range has told nothing yet."""
+        if any(r not in self._density or r.top is None for r in position.ranges):
+            return None
+        floor = max(STRIPE_EPOCH, self._client.account_created() or 0)
+        return sum(r.span(floor) / self._density[r] for r in position.ranges) \
+            / self._config.batch_size
 
     def _read_events(self, now: int) -> Iterator[PagePartition]:
         upper = self._upper(now)
@@ -385,7 +402,7 @@ class StreamSync(PartitionGenerator):
             self._pages += 1
             self._cond.notify_all()
         if partition.acquired:
-            self._governor.release()
+            self._governor.release(self.name)
 
     def page_failed(self, partition: PagePartition, error: BaseException) -> None:
         with self._cond:
@@ -393,7 +410,7 @@ class StreamSync(PartitionGenerator):
             self._failed = error
             self._cond.notify_all()
         if partition.acquired:
-            self._governor.release()
+            self._governor.release(self.name)
 
     # -- position and state -------------------------------------------------------------------
 

@@ -103,6 +103,8 @@ class Stats:
     objects_per_answer: dict[int, int] = field(default_factory=dict)
     first_request_at: float | None = None
     last_response_at: float | None = None
+    # Requests that came in each second since the first: a client's ramp-up, stalls and tail.
+    per_second: dict[int, int] = field(default_factory=dict)
 
     def reset(self) -> None:
         in_flight = self.in_flight
@@ -111,8 +113,11 @@ class Stats:
         self.peak_concurrency = in_flight
 
     def enter(self, endpoint: str) -> None:
+        now = time.monotonic()
         if self.first_request_at is None:
-            self.first_request_at = time.monotonic()
+            self.first_request_at = now
+        second = int(now - self.first_request_at)
+        self.per_second[second] = self.per_second.get(second, 0) + 1
         self.requests += 1
         self.by_endpoint[endpoint] = self.by_endpoint.get(endpoint, 0) + 1
         self.in_flight += 1
@@ -139,6 +144,8 @@ class Stats:
             "in_flight": self.in_flight,
             "peak_concurrency": self.peak_concurrency,
             "objects_per_answer": {str(k): v for k, v in sorted(self.objects_per_answer.items())},
+            "per_second": [self.per_second.get(n, 0)
+                           for n in range(max(self.per_second, default=-1) + 1)],
             "first_request_at": self.first_request_at,
             "last_response_at": self.last_response_at,
         }

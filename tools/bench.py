@@ -136,6 +136,7 @@ def run(scenario: Scenario, workdir: Path) -> dict[str, object]:
         ids: set[str] = set()
         records = duplicates = 0
         errors: list[str] = []
+        finished: dict[str, float] = {}
         with open(out_path, "rb") as lines:
             for line in lines:
                 if line.startswith(b'{"type":"RECORD"'):
@@ -145,6 +146,10 @@ def run(scenario: Scenario, workdir: Path) -> dict[str, object]:
                     if key in ids:
                         duplicates += 1
                     ids.add(key)
+                elif line.startswith(b'{"type":"LOG"') and b"' done: " in line:
+                    # "Stream 'x' done: ... 21.3 s": when each stream ended, for the tail.
+                    text = orjson.loads(line)["log"]["message"]
+                    finished[text.split("'")[1]] = float(text.rsplit(" ", 2)[-2])
                 elif line.startswith(b'{"type":"TRACE"') and b'"error"' in line:
                     errors.append(orjson.loads(line)["trace"]["error"]["message"])
         out_path.unlink()
@@ -164,6 +169,8 @@ def run(scenario: Scenario, workdir: Path) -> dict[str, object]:
             "peak_concurrency": stats.get("peak_concurrency"),
             # Answers by how many objects they held: every range ends in a partial page.
             "answers": answer_sizes(stats),
+            "requests_each_second": stats.get("per_second"),
+            "stream_seconds": dict(sorted(finished.items(), key=lambda kv: kv[1])),
             # Process start to its first request, and its last answer to the process's exit.
             "startup_s": round(float(stats["first_request_at"]) - started, 2)
             if stats.get("first_request_at") else None,

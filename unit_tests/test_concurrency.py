@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -77,6 +80,75 @@ def test_a_stream_with_no_answer_yet_has_one_page_in_flight() -> None:
 
 def test_a_slow_stream_is_capped() -> None:
     assert _governor({"customers": 30.0}).stream_target("customers") == MAX_PAGES_PER_STREAM
+
+
+def test_snapshots_share_the_account_rate_by_the_pages_they_have_left() -> None:
+    governor = _governor({})
+    for stream, pages in {"a": 600.0, "b": 200.0, "c": 100.0, "d": 100.0}.items():
+        governor.snapshot_started(stream)
+        governor.pages_left(stream, pages)
+    assert governor.share("a") == 25.0  # 60/s of the account's 100, but 25/s per endpoint
+    assert governor.share("b") == pytest.approx(20.0)
+    assert governor.share("c") == pytest.approx(10.0)
+    governor.snapshot_ended("a")
+    assert governor.share("b") == 25.0  # 50/s now
+
+
+def test_snapshots_share_equally_until_each_knows_its_pages() -> None:
+    governor = _governor({})
+    for stream in "abcd":
+        governor.snapshot_started(stream)
+    governor.pages_left("a", 600.0)
+    assert governor.share("a") == governor.share("b") == 25.0
+    governor = Governor(account_rate=100.0, endpoint_rate=100.0, latency={}.get)
+    for stream in "abcd":
+        governor.snapshot_started(stream)
+    assert governor.share("a") == 25.0
+    assert Governor(100.0, 100.0, {}.get).share("alone") == 100.0
+
+
+def _wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_a_free_slot_goes_to_the_waiting_stream_furthest_behind_its_share() -> None:
+    # 1/s x 1 s x 1.5 + 1: three pages in flight for the whole sync.
+    governor = Governor(account_rate=1.0, endpoint_rate=1.0, latency=lambda stream: 1.0)
+    governor.snapshot_started("big")
+    governor.snapshot_started("small")
+    governor.pages_left("big", 100.0)
+    governor.pages_left("small", 10.0)
+    for _ in range(3):
+        governor.acquire("small")
+    order: list[str] = []
+
+    def wait_for_a_slot(stream: str) -> None:
+        governor.acquire(stream)
+        order.append(stream)
+
+    waiters = [threading.Thread(target=wait_for_a_slot, args=(s,)) for s in ("small", "big")]
+    for waiter in waiters:
+        waiter.start()
+        time.sleep(0.05)
+    assert order == []  # no room yet
+    governor.release("small")
+    _wait_until(lambda: bool(order))
+    assert order == ["big"]  # 0 pages in flight for 100 left, against 2 for 10
+    governor.release("small")
+    for waiter in waiters:
+        waiter.join(timeout=5)
+    assert order == ["big", "small"]
+
+
+def test_a_stream_waits_for_nobody_when_there_is_room() -> None:
+    governor = _governor({None: 0.3})  # 100/s x 0.3 s x 1.5 + 1 = 46 pages
+    governor.snapshot_started("a")
+    governor.pages_left("a", 1.0)
+    for _ in range(40):
+        governor.acquire("a")
+    governor.acquire("b")  # nobody is waiting: no queue
 
 
 # -- the sync -------------------------------------------------------------------------------------------

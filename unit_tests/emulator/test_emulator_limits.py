@@ -147,5 +147,6 @@ def test_stats_tell_how_full_each_answer_was_and_when_requests_came(
     after = time.monotonic()
     stats = control.stats()
     assert stats["objects_per_answer"] == {"0": 1, "3": 2}
+    assert sum(stats["per_second"]) == 3
     # The system-wide monotonic clock: comparable with a benchmark's own in another process.
     assert before <= stats["first_request_at"] <= stats["last_response_at"] <= after
