@@ -2,6 +2,7 @@
 
     python -m tools.bench                 # every scenario
     python -m tools.bench --only live-1   # one of them; --list names them
+    python -m tools.bench --repeat 3      # each three times, in turn, then medians
 
 Each scenario starts the emulator with a latency profile and Stripe's rate limits, seeds it,
 runs ``source-stripe-conduit read`` as a child process with its stdout in a file, checks that
@@ -16,6 +17,7 @@ import argparse
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -196,6 +198,8 @@ def answer_sizes(stats: dict[str, object]) -> dict[str, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", help="scenario name (repeatable)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs of each scenario, in turn; then the median and range")
     parser.add_argument("--list", action="store_true")
     args = parser.parse_args()
     if args.list:
@@ -203,18 +207,34 @@ def main() -> None:
             print(f"{s.name}: {s.note}")
         return
     chosen = [s for s in SCENARIOS if not args.only or s.name in args.only]
+    results: dict[str, list[dict[str, object]]] = {s.name: [] for s in chosen}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        # Scenarios take turns, so that a slow minute of a noisy machine is shared out.
+        for _ in range(args.repeat):
+            for scenario in chosen:
+                result = run(scenario, Path(tmp))
+                results[scenario.name].append(result)
+                print(json.dumps(result), flush=True)
+                print(summary(scenario, result), flush=True)
+    if args.repeat > 1:
         for scenario in chosen:
-            result = run(scenario, Path(tmp))
-            ok = result["unique"] == result["expected"] and result["exit"] == 0
-            print(json.dumps(result), flush=True)
-            print(f"  {scenario.name}: {result['records_per_s']} records/s"
-                  + (f" = {result['ratio']:.2f} of {result['ceiling']:.0f}" if result["ratio"] else "")
-                  + f", {result['requests_per_s']} req/s, 429s {result['429s']}"
-                  f" ({result['429_share']:.2%}), CPU {result['cpu_s_per_1000']} s/1000 records,"
-                  f" peak RSS {result['peak_rss_mb']} MB, {result['answers']['partial']} partial"
-                  f" pages, start-up {result['startup_s']} s, {'complete' if ok else 'INCOMPLETE'}",
-                  flush=True)
+            runs = results[scenario.name]
+            key = "ratio" if scenario.ceiling() else "records_per_s"
+            values = sorted(float(str(r[key])) for r in runs)
+            print(f"{scenario.name}: {key} median {statistics.median(values):g}, "
+                  f"range {values[0]:g} to {values[-1]:g} over {len(values)} runs", flush=True)
+
+
+def summary(scenario: Scenario, result: dict[str, object]) -> str:
+    ok = result["unique"] == result["expected"] and result["exit"] == 0
+    ratio = f" = {result['ratio']:.2f} of {result['ceiling']:.0f}" if result["ratio"] else ""
+    answers = result["answers"]
+    assert isinstance(answers, dict)
+    return (f"  {scenario.name}: {result['records_per_s']} records/s{ratio},"
+            f" {result['requests_per_s']} req/s, 429s {result['429s']}"
+            f" ({result['429_share']:.2%}), CPU {result['cpu_s_per_1000']} s/1000 records,"
+            f" peak RSS {result['peak_rss_mb']} MB, {answers['partial']} partial pages,"
+            f" start-up {result['startup_s']} s, {'complete' if ok else 'INCOMPLETE'}")
 
 
 if __name__ == "__main__":
