@@ -21,14 +21,20 @@ from collections.abc import Callable
 OVERSUBSCRIPTION = 1.5
 MAX_PAGES_PER_STREAM = 16
 MAX_PAGES_IN_FLIGHT = 48
+# Above this share of the output queue in use, no new page starts.
+BACKLOG_LIMIT = 0.5
 
 
 class Governor:
     def __init__(self, account_rate: float, endpoint_rate: float,
-                 latency: Callable[[str | None], float | None]) -> None:
+                 latency: Callable[[str | None], float | None],
+                 backlog: Callable[[], float] = lambda: 0.0) -> None:
         self._account_rate = account_rate
         self._endpoint_rate = endpoint_rate
         self._latency = latency
+        # How full the output queue is (0 to 1): when records wait for the main thread to write
+        # them, the sync is bound by that thread, and a page read now would only wait in memory.
+        self._backlog = backlog
         self._in_flight = 0
         self._stream_in_flight: Counter[str] = Counter()
         self._waiting: Counter[str] = Counter()
@@ -95,10 +101,15 @@ class Governor:
         with self._cond:
             self._waiting[stream] += 1
             try:
-                while self._in_flight > 0 and (
-                        self._in_flight >= self._wanted(self._account_rate, MAX_PAGES_IN_FLIGHT)
-                        or self._behind_another(stream)):
-                    self._cond.wait(timeout=0.5)
+                while self._in_flight > 0:
+                    if self._backlog() >= BACKLOG_LIMIT:
+                        # Nothing is notified as the queue drains: look again soon.
+                        self._cond.wait(timeout=0.02)
+                    elif self._in_flight >= self._wanted(self._account_rate, MAX_PAGES_IN_FLIGHT) \
+                            or self._behind_another(stream):
+                        self._cond.wait(timeout=0.5)
+                    else:
+                        break
             finally:
                 self._waiting[stream] -= 1
             self._in_flight += 1

@@ -153,12 +153,12 @@ class SourceStripeConduit(Source):
         parsed = _parse_or_raise(config)
         client = StripeClient(parsed, logger)
         client.look_up_account()
-        governor = Governor(parsed.requests_per_second, parsed.endpoint_requests_per_second,
-                            client.latency)
         state_manager = ConnectorStateManager(state)
         # Records wait here for the main thread; a bound of 10 pages keeps memory flat
         # whatever the number of records (the CDK's default, 10,000, is 100 pages).
         queue: Queue[Any] = Queue(maxsize=QUEUE_SIZE)
+        governor = Governor(parsed.requests_per_second, parsed.endpoint_requests_per_second,
+                            client.latency, backlog=lambda: queue.qsize() / QUEUE_SIZE)
         repository = ConcurrentMessageRepository(queue, InMemoryMessageRepository())
         streams: list[DefaultStream] = []
         for configured in catalog.streams:

@@ -175,3 +175,18 @@ def test_the_first_fan_out_cuts_the_snapshot_into_pieces_of_equal_time(
     cuts = [created] + [r["gte"] for r in ranges[1:]] + [top + 1]
     widths = [b - a for a, b in zip(cuts, cuts[1:], strict=False)]
     assert max(widths) - min(widths) <= 1, widths
+
+
+def test_no_new_page_starts_while_records_wait_for_output() -> None:
+    backlog = [0.9]
+    governor = Governor(100.0, 25.0, latency=lambda stream: 0.3, backlog=lambda: backlog[0])
+    governor.acquire("a")  # nothing in flight: the first page always starts
+    started: list[str] = []
+    waiter = threading.Thread(target=lambda: (governor.acquire("a"), started.append("a")))
+    waiter.start()
+    time.sleep(0.1)
+    assert started == []  # the output queue is 90% full: a page read now would wait in memory
+    backlog[0] = 0.2
+    _wait_until(lambda: bool(started))
+    waiter.join(timeout=5)
+    assert started == ["a"]
