@@ -156,10 +156,11 @@ class StripeClient:
         with self._lock:
             if stream is None:
                 return
-            if stream != ACCOUNT_STREAM:  # a one-off retrieve, no guide to the pages to come
-                for key in (None, stream):
-                    old = self._latency.get(key)
-                    self._latency[key] = latency if old is None else 0.9 * old + 0.1 * latency
+            # The account lookup, a one-off retrieve, seeds the sync's answer time (so that the
+            # first pages of many streams need not go one by one) but no stream's own.
+            for key in (None, stream) if stream != ACCOUNT_STREAM else (None,):
+                old = self._latency.get(key)
+                self._latency[key] = latency if old is None else 0.9 * old + 0.1 * latency
             counters = self._counters[stream]
             counters.attempts += 1
             if response.status_code == 429:
