@@ -255,10 +255,9 @@ class StreamSync(PartitionGenerator):
         if extra <= 0:
             return
         busy = {p.rng for p in self._in_flight}
-        # Where the oldest range, unbounded below, is cut: no object predates its account.
-        floor = max(STRIPE_EPOCH, self._client.account_created() or 0)
+        floor = self._floor()
         batch = self._config.batch_size
-        pages = {r: r.span(floor) / self._density[r] / batch for r in position.ranges
+        pages = {r: self._objects_left(r, floor) / batch for r in position.ranges
                  if r not in busy and r in self._density and r.top is not None}
         for rng, pieces in plan_pieces(pages, extra).items():
             low = rng.gte if rng.gte is not None else floor
@@ -279,16 +278,23 @@ class StreamSync(PartitionGenerator):
         if not self._estimated and len(position.ranges) > 1 and not self.resource.parent:
             self._estimated = True
             self._estimate(self._records + sum(
-                int(r.span(floor) / self._density[r]) for r in position.ranges
+                int(self._objects_left(r, floor)) for r in position.ranges
                 if r in self._density))
 
+    def _floor(self) -> int:
+        """Where the oldest range, unbounded below, is cut: no object predates its account."""
+        return max(STRIPE_EPOCH, self._client.account_created() or 0)
+
+    def _objects_left(self, rng: Range, floor: int) -> float:
+        """A range's objects still to read, by the density of its last page."""
+        return rng.span(floor) / self._density[rng]
+
     def _pages_left(self, position: Position) -> float | None:
-        """The snapshot's pages still to read, by the density of each range's last page; None
-        while a range has told nothing yet."""
+        """The snapshot's pages still to read; None while a range has told nothing yet."""
         if any(r not in self._density or r.top is None for r in position.ranges):
             return None
-        floor = max(STRIPE_EPOCH, self._client.account_created() or 0)
-        return sum(r.span(floor) / self._density[r] for r in position.ranges) \
+        floor = self._floor()
+        return sum(self._objects_left(r, floor) for r in position.ranges) \
             / self._config.batch_size
 
     def _read_events(self, now: int) -> Iterator[PagePartition]:

@@ -96,11 +96,11 @@ class Stats:
     lock_timeouts: int = 0
     in_flight: int = 0
     peak_concurrency: int = 0
-    # Monotonic clock (system-wide on Linux): a benchmark in another process compares them with
-    # its own to tell a client's start-up and shut-down from its time on the wire.
     # How many objects each answer held (retrieves count as 1, errors as 0): a client's
     # partial and empty list pages show here.
     objects_per_answer: dict[int, int] = field(default_factory=dict)
+    # Monotonic clock (system-wide on Linux): a benchmark in another process compares them with
+    # its own to tell a client's start-up and shut-down from its time on the wire.
     first_request_at: float | None = None
     last_response_at: float | None = None
     # Requests that came in each second since the first: a client's ramp-up, stalls and tail.

@@ -125,7 +125,7 @@ def run(scenario: Scenario, workdir: Path) -> dict[str, object]:
         out_path = workdir / f"{scenario.name}.jsonl"
         http(f"{url}/_emulator/stats/reset", {})
         with open(out_path, "wb") as out:
-            started = time.monotonic()
+            started, started_wall = time.monotonic(), time.time()
             child = subprocess.Popen(
                 [sys.executable, "-m", "source_stripe_conduit.run", "read", "--config",
                  str(workdir / "config.json"), "--catalog", str(workdir / "catalog.json")],
@@ -148,10 +148,11 @@ def run(scenario: Scenario, workdir: Path) -> dict[str, object]:
                     if key in ids:
                         duplicates += 1
                     ids.add(key)
-                elif line.startswith(b'{"type":"LOG"') and b"' done: " in line:
-                    # "Stream 'x' done: ... 21.3 s": when each stream ended, for the tail.
-                    text = orjson.loads(line)["log"]["message"]
-                    finished[text.split("'")[1]] = float(text.rsplit(" ", 2)[-2])
+                elif line.startswith(b'{"type":"TRACE"') and b'"COMPLETE"' in line:
+                    # The CDK's stream status: when each stream ended, for the tail.
+                    trace = orjson.loads(line)["trace"]
+                    name = trace["stream_status"]["stream_descriptor"]["name"]
+                    finished[name] = round(trace["emitted_at"] / 1000 - started_wall, 1)
                 elif line.startswith(b'{"type":"TRACE"') and b'"error"' in line:
                     errors.append(orjson.loads(line)["trace"]["error"]["message"])
         out_path.unlink()
