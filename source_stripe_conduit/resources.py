@@ -70,6 +70,9 @@ class Resource:
     """The object's creation time, which the list's ``created`` filter applies to."""
     retrieve: str | None = None
     """Path of one object, ``{id}`` for its id; by default the list path and the id."""
+    permission: str | None = None
+    """The restricted-key permission that reads the list, where Stripe's name is not
+    ``rak_<object>_read`` (prices are read with the plans' permission)."""
 
     def retrieve_path(self, obj: Mapping[str, Any]) -> str:
         """Path of ``obj`` itself: ``{id}`` and any other ``{field}`` come from the object
@@ -99,6 +102,17 @@ class Resource:
     def listed(self) -> Resource:
         """The resource whose list a snapshot pages through: the parent's, for a child list."""
         return BY_STREAM[self.parent] if self.parent else self
+
+    @property
+    def read_permission(self) -> str:
+        return self.permission or f"rak_{self.object.replace('.', '_')}_read"
+
+    @property
+    def permissions(self) -> tuple[str, ...]:
+        """Every permission a snapshot of this stream needs: a child list's parent's too."""
+        own = self.read_permission
+        parent = self.listed.read_permission if self.parent else None
+        return (parent, own) if parent and parent != own else (own,)
 
     @property
     def probe(self) -> tuple[str, list[tuple[str, str | int]]]:
@@ -139,13 +153,14 @@ _SUBSCRIPTION_EVENTS = _events("customer.subscription", "deleted", "paused",
                                "trial_will_end", "updated")
 
 RESOURCES: tuple[Resource, ...] = (
-    Resource("accounts", "account", "/v1/accounts", _events("account", "updated", create=())),
+    Resource("accounts", "account", "/v1/accounts", _events("account", "updated", create=()),
+             permission="rak_connected_account_read"),
     Resource("application_fees", "application_fee", "/v1/application_fees",
              _events("application_fee", "refunded")),
     Resource("authorizations", "issuing.authorization", "/v1/issuing/authorizations",
              _events("issuing_authorization", "request", "updated")),
     Resource("balance_transactions", "balance_transaction", "/v1/balance_transactions",
-             append_only=True),
+             append_only=True, permission="rak_balance_read"),
     Resource("billing_portal_configurations", "billing_portal.configuration",
              "/v1/billing_portal/configurations",
              _events("billing_portal.configuration", "updated"), created_filter=False),
@@ -166,7 +181,8 @@ RESOURCES: tuple[Resource, ...] = (
     # A customer embeds none of its balance transactions: a deleted customer's stay (README).
     Resource("customer_balance_transactions", "customer_balance_transaction",
              "/v1/customers/{customer}/balance_transactions", _CUSTOMER_EVENTS,
-             created_filter=False, parent="customers", parent_events=True),
+             created_filter=False, parent="customers", parent_events=True,
+             permission="rak_customer_read"),
     Resource("disputes", "dispute", "/v1/disputes",
              _events("charge.dispute", "closed", "funds_reinstated", "funds_withdrawn",
                      "updated")),
@@ -181,10 +197,12 @@ RESOURCES: tuple[Resource, ...] = (
                      "requires_input", "verified")),
     Resource("invoices", "invoice", "/v1/invoices", _INVOICE_EVENTS),
     Resource("invoice_line_items", "line_item", "/v1/invoices/{invoice}/lines", _INVOICE_EVENTS,
-             created_filter=False, parent="invoices", parent_events=True, embedded="lines"),
+             created_filter=False, parent="invoices", parent_events=True, embedded="lines",
+             permission="rak_invoice_read"),
     # An invoice item has ``date``, not ``created``; the list's created filter applies to it.
     Resource("invoice_items", "invoiceitem", "/v1/invoiceitems",
-             _events("invoiceitem", delete=("deleted",)), created_field="date"),
+             _events("invoiceitem", delete=("deleted",)), created_field="date",
+             permission="rak_invoice_read"),
     Resource("issuing_disputes", "issuing.dispute", "/v1/issuing/disputes",
              _events("issuing_dispute", "closed", "funds_reinstated", "funds_rescinded",
                      "submitted", "updated")),
@@ -208,7 +226,9 @@ RESOURCES: tuple[Resource, ...] = (
              _events("person", "updated", delete=("deleted",)), created_filter=False,
              parent="accounts", retrieve="/v1/accounts/{account}/persons/{id}"),
     Resource("plans", "plan", "/v1/plans", _events("plan", "updated", delete=("deleted",))),
-    Resource("prices", "price", "/v1/prices", _events("price", "updated", delete=("deleted",))),
+    # Stripe's 403 for prices asks for "Prices Read" ('plan_read'): one permission for both.
+    Resource("prices", "price", "/v1/prices", _events("price", "updated", delete=("deleted",)),
+             permission="rak_plan_read"),
     Resource("products", "product", "/v1/products",
              _events("product", "updated", delete=("deleted",))),
     Resource("promotion_codes", "promotion_code", "/v1/promotion_codes",
@@ -218,14 +238,16 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("refunds", "refund", "/v1/refunds",
              _merge(_events("refund", "updated"), _events("charge.refund", "updated", create=()))),
     Resource("report_runs", "reporting.report_run", "/v1/reporting/report_runs",
-             _events("reporting.report_run", "failed", "succeeded", create=())),
+             _events("reporting.report_run", "failed", "succeeded", create=()),
+             permission="rak_report_run_read"),
     Resource("report_types", "reporting.report_type", "/v1/reporting/report_types",
              _events("reporting.report_type", "updated", create=()),
-             created_filter=False, paginated=False),
+             created_filter=False, paginated=False, permission="rak_report_type_read"),
     Resource("reviews", "review", "/v1/reviews",
              _events("review", "closed", create=("opened",))),
     Resource("scheduled_query_runs", "scheduled_query_run", "/v1/sigma/scheduled_query_runs",
-             _events("sigma.scheduled_query_run"), created_filter=False),
+             _events("sigma.scheduled_query_run"), created_filter=False,
+             permission="rak_sigma_read"),
     Resource("setup_intents", "setup_intent", "/v1/setup_intents",
              _events("setup_intent", "canceled", "requires_action", "setup_failed",
                      "succeeded")),
@@ -235,7 +257,8 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("subscription_items", "subscription_item",
              "/v1/subscription_items?subscription={subscription}", _SUBSCRIPTION_EVENTS,
              created_filter=False, parent="subscriptions", parent_events=True,
-             embedded="items", retrieve="/v1/subscription_items/{id}"),
+             embedded="items", retrieve="/v1/subscription_items/{id}",
+             permission="rak_subscription_read"),
     Resource("subscription_schedule", "subscription_schedule", "/v1/subscription_schedules",
              _events("subscription_schedule", "aborted", "canceled", "completed", "expiring",
                      "released", "updated")),
@@ -255,6 +278,9 @@ BY_STREAM: Mapping[str, Resource] = MappingProxyType({r.stream: r for r in RESOU
 BY_OBJECT: Mapping[str, Resource] = MappingProxyType(
     {r.object: r for r in RESOURCES if r.parent is None}
 )
+
+# Change capture reads /v1/events, which needs this permission beside the stream's own.
+EVENTS_PERMISSION = "rak_event_read"
 
 # Stripe refuses more than 20 names in one types[] filter.
 MAX_EVENT_TYPES_PER_REQUEST = 20

@@ -21,10 +21,12 @@ def run() -> None:
     try:
         from airbyte_cdk.entrypoint import launch
 
+        from source_stripe_conduit.output import keep_nulls
         from source_stripe_conduit.source import SourceStripeConduit
     finally:
         gc.freeze()
         gc.enable()
+    keep_nulls()
     launch(SourceStripeConduit(), sys.argv[1:])
 
 

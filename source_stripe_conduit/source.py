@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from importlib import resources as package_files
 from queue import Queue
@@ -33,16 +32,21 @@ from airbyte_cdk.sources.streams.concurrent.default_stream import DefaultStream
 from airbyte_cdk.sources.utils.slice_logger import DebugSliceLogger
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
+from source_stripe_conduit.availability import (
+    ProbeFailed,
+    check_outcome,
+    left_out,
+    offered,
+    probe,
+)
 from source_stripe_conduit.config import SPEC, Config, ConfigError, parse_config, prepare
 from source_stripe_conduit.governor import MAX_PAGES_IN_FLIGHT, Governor
 from source_stripe_conduit.resources import BY_STREAM, RESOURCES, Resource
 from source_stripe_conduit.sync import StreamSync
 from source_stripe_conduit.transport.client import StripeClient
-from source_stripe_conduit.transport.errors import StripeError
 
 CURSOR_FIELD = "updated"
 DOCUMENTATION_URL = "https://github.com/source-stripe-conduit/source-stripe-conduit#readme"
-CHECK_THREADS = 8
 QUEUE_SIZE = 1_000
 
 
@@ -58,14 +62,17 @@ def selected_resources(config: Config) -> list[Resource]:
     return list(RESOURCES)
 
 
-def airbyte_stream(resource: Resource) -> AirbyteStream:
-    modes = [SyncMode.full_refresh] + ([SyncMode.incremental] if resource.incremental else [])
+def airbyte_stream(resource: Resource, incremental: bool | None = None) -> AirbyteStream:
+    """The stream as discover offers it; ``incremental`` False offers full refresh only (a key
+    that cannot read events)."""
+    incremental = resource.incremental if incremental is None else incremental
+    modes = [SyncMode.full_refresh] + ([SyncMode.incremental] if incremental else [])
     return AirbyteStream(
         name=resource.stream,
         json_schema=dict(schema_of(resource.stream)),
         supported_sync_modes=modes,
-        source_defined_cursor=True if resource.incremental else None,
-        default_cursor_field=[CURSOR_FIELD] if resource.incremental else None,
+        source_defined_cursor=True if incremental else None,
+        default_cursor_field=[CURSOR_FIELD] if incremental else None,
         source_defined_primary_key=[["id"]],
         is_resumable=True,
     )
@@ -97,51 +104,34 @@ class SourceStripeConduit(Source):
             parsed = parse_config(config)
         except ConfigError as error:
             return AirbyteConnectionStatus(status=Status.FAILED, message=str(error))
-        client = StripeClient(parsed, logger)
-        targets: list[tuple[str, Resource | None]] = [(r.stream, r) for r in
-                                                      selected_resources(parsed)]
-        if any(r.events for r in selected_resources(parsed)):
-            targets.append(("events (change capture)", None))
-
-        def probe(target: tuple[str, Resource | None]) -> StripeError | None:
-            stream, resource = target
-            try:
-                if resource is None:
-                    client.get(stream, "/v1/events", [("limit", 1)])
-                    return None
-                body = client.get(stream, *resource.probe)
-                parents = body.get("data") or []
-                if resource.parent and parents:
-                    # A child list needs its own permission: read one parent's children.
-                    path, params = resource.children_request(parents[0]["id"])
-                    client.get(stream, path, [*params, ("limit", 1)])
-            except StripeError as error:
-                return error
-            return None
-
         try:
-            first = probe(targets[0])
-            if first is not None and first.status == 401:
-                return AirbyteConnectionStatus(status=Status.FAILED, message=first.message)
-            with ThreadPoolExecutor(CHECK_THREADS) as pool:
-                errors = [e for e in [first, *pool.map(probe, targets[1:])] if e is not None]
-        except AirbyteTracedException as error:
-            return AirbyteConnectionStatus(
-                status=Status.FAILED,
-                message=f"Could not reach Stripe at {parsed.api_base}: {error.message}")
-        if errors:
-            lines = "; ".join(e.message for e in errors)
-            denied = [e for e in errors if e.status == 403]
-            advice = (" Give the key those permissions, or limit resource_names to the streams "
-                      "it can read." if denied else "")
-            return AirbyteConnectionStatus(
-                status=Status.FAILED,
-                message=f"{len(errors)} of {len(targets)} endpoints cannot be read: {lines}.{advice}")
-        return AirbyteConnectionStatus(status=Status.SUCCEEDED)
+            found = probe(StripeClient(parsed, logger), selected_resources(parsed),
+                          api_base=parsed.api_base)
+        except ProbeFailed as failure:
+            return AirbyteConnectionStatus(status=Status.FAILED, message=str(failure))
+        succeeded, message = check_outcome(found)
+        return AirbyteConnectionStatus(status=Status.SUCCEEDED if succeeded else Status.FAILED,
+                                       message=message)
 
     def discover(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteCatalog:
         parsed = _parse_or_raise(config)
-        return AirbyteCatalog(streams=[airbyte_stream(r) for r in selected_resources(parsed)])
+        resources = selected_resources(parsed)
+        try:
+            found = probe(StripeClient(parsed, logger), resources, api_base=parsed.api_base)
+        except ProbeFailed as failure:
+            raise AirbyteTracedException(
+                message=str(failure), internal_message=str(failure),
+                failure_type=FailureType.config_error if failure.config_error
+                else FailureType.transient_error) from failure
+        for line in left_out(found):
+            logger.warning(line)
+        streams = offered(resources, found)
+        if not streams:
+            _, message = check_outcome(found)
+            raise AirbyteTracedException(message=message, internal_message=message,
+                                         failure_type=FailureType.config_error)
+        return AirbyteCatalog(streams=[airbyte_stream(r, incremental)
+                                       for r, incremental in streams])
 
     def read(
         self,

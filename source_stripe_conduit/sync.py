@@ -160,6 +160,7 @@ class StreamSync(PartitionGenerator):
         self._failed: BaseException | None = None
         self._provisional = False
         self._estimated = False
+        self._not_enabled_warned = False
         self._emitted_state = False
         self._records = 0
         self._pages = 0
@@ -341,9 +342,16 @@ class StreamSync(PartitionGenerator):
         partition.started = time.monotonic()
         position = self._current()
         if partition.rng is not None:
-            page = read_range_page(self._client, self.resource, partition.rng,
-                                   batch_size=self._config.batch_size,
-                                   observed_at=position.created_at)
+            try:
+                page = read_range_page(self._client, self.resource, partition.rng,
+                                       batch_size=self._config.batch_size,
+                                       observed_at=position.created_at)
+            except StripeError as error:
+                if not error.product_not_enabled:
+                    raise
+                # No such objects exist on this account: the range is read, and empty.
+                self._warn_not_enabled(error)
+                page = SnapshotPage([], None)
             if self._provisional:
                 page = self._fix_start(partition, page)
             # The partition outlives the records in the CDK's bookkeeping: keep only a count.
@@ -503,6 +511,15 @@ class StreamSync(PartitionGenerator):
                 type=TraceType.ESTIMATE, emitted_at=time.time() * 1000,
                 estimate=AirbyteEstimateTraceMessage(name=self.name, type=EstimateType.STREAM,
                                                      row_estimate=max(rows, 0)))))
+
+    def _warn_not_enabled(self, error: StripeError) -> None:
+        with self._cond:
+            if self._not_enabled_warned:
+                return
+            self._not_enabled_warned = True
+        self._warn(f"Stream '{self.name}': the account has not enabled this product, so it "
+                   f"has no such objects and the stream is empty (Stripe: "
+                   f"{error.stripe_message})")
 
     def _warn(self, text: str) -> None:
         self._log(Level.WARN, text)

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from source_stripe_conduit.config import SPEC
-from source_stripe_conduit.resources import RESOURCES, Op
+from source_stripe_conduit.resources import EVENTS_PERMISSION, RESOURCES, Op
 
 
 def stream_table() -> str:
@@ -37,6 +37,16 @@ def stream_table() -> str:
     return "\n".join(rows)
 
 
+def permission_table() -> str:
+    """The restricted-key permissions (read) each stream needs."""
+    rows = ["| stream | full refresh needs | incremental also needs |", "|---|---|---|"]
+    for r in RESOURCES:
+        snapshot = ", ".join(f"`{p}`" for p in r.permissions)
+        more = "nothing more" if r.append_only or not r.incremental else f"`{EVENTS_PERMISSION}`"
+        rows.append(f"| `{r.stream}` | {snapshot} | {more} |")
+    return "\n".join(rows)
+
+
 def config_table() -> str:
     rows = ["| field | type | default | meaning |", "|---|---|---|---|"]
     required = set(SPEC.get("required", []))
@@ -55,7 +65,7 @@ def config_table() -> str:
 
 def write(readme: Path) -> None:
     text = readme.read_text()
-    for table in (config_table(), stream_table()):
+    for table in (config_table(), stream_table(), permission_table()):
         header = table.split("\n", 1)[0]
         start = text.index(header)
         end = text.index("\n\n", start)
@@ -70,3 +80,5 @@ if __name__ == "__main__":
         print(config_table())
         print()
         print(stream_table())
+        print()
+        print(permission_table())

@@ -326,14 +326,15 @@ def test_read_accepts_a_conduit_config(fake: FakeStripe) -> None:
     assert fake.calls("/v1/customers")[-1].get("limit") == "10"
 
 
-def test_discover_offers_the_configured_streams_with_conduit_names() -> None:
+def test_discover_offers_the_configured_streams_with_conduit_names(fake: FakeStripe) -> None:
     output = discover(SourceStripeConduit(), {"secretKey": SECRET,
                                               "resourceName": "checkout.session"})
     streams = output.catalog.catalog.streams
     assert [s.name for s in streams] == ["checkout_sessions"]
 
 
-def test_discover_offers_every_stream_by_default_with_incremental_where_supported() -> None:
+def test_discover_offers_every_stream_by_default_with_incremental_where_supported(
+        fake: FakeStripe) -> None:
     output = discover(SourceStripeConduit(), config())
     streams = {s.name: s for s in output.catalog.catalog.streams}
     assert set(streams) == set(BY_STREAM)

@@ -481,8 +481,8 @@ def test_check_with_a_rejected_key_fails_with_stripes_message(fake: FakeStripe,
     assert len(fake.requests) == 1  # a bad key is not tried on every stream
 
 
-def test_check_with_missing_permissions_names_every_denied_stream(fake: FakeStripe,
-                                                                 tmp_path: Path) -> None:
+def test_check_with_some_permissions_missing_succeeds_and_names_every_denied_stream(
+        fake: FakeStripe, tmp_path: Path) -> None:
     denied = {"/v1/charges": "rak_charge_read", "/v1/events": "rak_event_read"}
     for path, permission in denied.items():
         fake.fail(lambda r, p=path: r.path == p, 403,
@@ -490,12 +490,24 @@ def test_check_with_missing_permissions_names_every_denied_stream(fake: FakeStri
                                     f"request to continue."))
     output = run_check(config(resource_names=["customers", "charges"]), tmp_path)
     (status,) = [m.connectionStatus for m in output.connection_status_messages]
-    assert status is not None and status.status == Status.FAILED
+    assert status is not None and status.status == Status.SUCCEEDED
     message = status.message or ""
-    assert "Stream 'charges'" in message and "rak_charge_read" in message
-    assert "events (change capture)" in message and "rak_event_read" in message
-    assert "Stream 'customers'" not in message
-    assert "2 of 3 endpoints" in message
+    assert "charges (rak_charge_read)" in message
+    assert "cannot read events (rak_event_read)" in message and "full refresh" in message
+    assert "customers (" not in message
+    assert "can read 1 of 2 streams" in message
+
+
+def test_check_fails_when_the_key_can_read_none_of_the_streams(fake: FakeStripe,
+                                                               tmp_path: Path) -> None:
+    fake.fail(lambda r: r.path != "/v1/account", 403,
+              stripe_error(403, "Having the 'rak_charge_read' permission would allow this "
+                                "request to continue."))
+    output = run_check(config(resource_names=["charges"]), tmp_path)
+    (status,) = [m.connectionStatus for m in output.connection_status_messages]
+    assert status is not None and status.status == Status.FAILED
+    assert "none of the 1 streams" in (status.message or "")
+    assert "charges (rak_charge_read)" in (status.message or "")
 
 
 def test_check_succeeds_when_every_endpoint_answers(fake: FakeStripe, tmp_path: Path) -> None:

@@ -132,7 +132,8 @@ ERRORS = [
      FailureType.config_error, "Stripe rejected the API key"),
     (403, "invalid_request_error", "The provided key 'rk_test_***' does not have the required "
      "permissions for this endpoint. Having the 'rak_customer_read' permission would allow "
-     "this request to continue.", FailureType.config_error, "The API key lacks a permission"),
+     "this request to continue.", FailureType.config_error,
+     "The API key lacks the permission 'rak_customer_read'"),
     (404, "invalid_request_error", "Unrecognized request URL (GET: /v1/customers).",
      FailureType.system_error, "Stripe answered HTTP 404"),
 ]

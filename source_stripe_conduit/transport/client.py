@@ -20,8 +20,10 @@ import orjson
 import requests
 from airbyte_cdk.sources.streams.call_rate import LimiterSession
 from airbyte_cdk.sources.streams.http.http_client import HttpClient
+from requests.adapters import HTTPAdapter
 
 from source_stripe_conduit.config import Config
+from source_stripe_conduit.governor import MAX_PAGES_IN_FLIGHT
 from source_stripe_conduit.transport.budget import StripeAPIBudget
 from source_stripe_conduit.transport.errors import (
     StripeBackoffStrategy,
@@ -30,6 +32,12 @@ from source_stripe_conduit.transport.errors import (
 )
 
 Params = Sequence[tuple[str, str | int]]
+# Requests of one sync in flight at once, at most: the governor's pages, plus the fetches of
+# change capture (objects fetched again, children listed again), the account lookup and the
+# probes of check and discover. The connection pool holds as many, so no request waits for a
+# connection or opens one that the pool then discards: against api.stripe.com every new
+# connection is a TLS handshake.
+MAX_REQUESTS_IN_FLIGHT = MAX_PAGES_IN_FLIGHT + 16
 # Requests that serve the whole sync are counted under this name.
 ACCOUNT_STREAM = "account"
 
@@ -76,6 +84,12 @@ class StripeClient:
         self._account: Future[int | None] | None = None
         session = LimiterSession(api_budget=self.budget)
         session.hooks["response"].append(self._count_attempt)
+        # The CDK mounts a pool of its own only on a session it makes; requests' default
+        # pool holds 10 connections.
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=MAX_REQUESTS_IN_FLIGHT)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        self._slots = threading.BoundedSemaphore(MAX_REQUESTS_IN_FLIGHT)
         self._http = HttpClient(
             name="stripe",
             logger=logger,
@@ -179,10 +193,11 @@ class StripeClient:
                 query.setdefault(key, []).append(str(value))
             else:
                 query[key] = str(value)
-        _, response = self._http.send_request(
-            "GET", self._config.api_base + path, request_kwargs={},
-            headers=self._headers, params=query,
-        )
+        with self._slots:
+            _, response = self._http.send_request(
+                "GET", self._config.api_base + path, request_kwargs={},
+                headers=self._headers, params=query,
+            )
         elapsed = time.monotonic() - started
         raise_for_stripe_error(stream, path, response)
         body = orjson.loads(response.content)

@@ -11,6 +11,7 @@ and carry Stripe's message and Request-Id.
 from __future__ import annotations
 
 import random
+import re
 
 import requests
 from airbyte_cdk.models import FailureType
@@ -26,6 +27,24 @@ AGED_OUT_TEXT = "aged out of our retention policy"
 RESOURCE_MISSING = "resource_missing"
 SHOULD_RETRY_HEADER = "Stripe-Should-Retry"
 REQUEST_ID_HEADER = "Request-Id"
+
+# A product the account has not enabled answers its lists with a 400 (and Stripe-Should-Retry:
+# false). No such objects exist: an empty stream is the truth, unlike a 403, where objects may
+# exist that the key cannot read.
+NOT_SET_UP_TEXT = "Your account is not set up to use"  # Issuing, Identity
+NOT_IN_TESTMODE_TEXT = "not enabled for testmode usage"  # Sigma with a test key
+NOT_ONBOARDED_TEXT = "Have you onboarded to"  # Treasury: "Unrecognized request URL … (Hint: …)"
+PRODUCT_NOT_ENABLED_TEXTS = (NOT_SET_UP_TEXT, NOT_IN_TESTMODE_TEXT, NOT_ONBOARDED_TEXT)
+# Stripe-Account on a request of an account that may not use it (not a Connect platform, or
+# access to that connected account revoked): nothing of that account can be read.
+ACCOUNT_REFUSED_CODES = ("platform_account_required", "account_invalid")
+# A restricted key's 403 names the permission, in one of two wordings:
+#   "… Having the 'rak_charge_read' permission would allow this request to continue."
+#   "… Enabling \"Prices Read\" ('plan_read') permissions on this key would allow …"
+_PERMISSION_PATTERNS = (
+    re.compile(r"Having the '([\w.]+)' permission"),
+    re.compile(r"Enabling \"([^\"]+)\" \('([\w.]+)'\) permission"),
+)
 
 # Conduit waits 1, 2, 4, 8 s. The CDK's HttpClient adds one second to whatever a strategy
 # returns, so the base here is that schedule less the second it adds, with full jitter on top
@@ -45,13 +64,20 @@ class StripeError(AirbyteTracedException):
         self.param = str(error.get("param") or "")
         self.stripe_message = str(error.get("message") or "(no message)")
         self.request_id = request_id
+        permission = self.permission
+        if status == 401:
+            reason = "Stripe rejected the API key"
+        elif self.account_refused:
+            reason = "Stripe refused the connected account"
+        elif status == 403:
+            reason = (f"The API key lacks the permission '{permission}'" if permission
+                      else "The API key lacks a permission")
+        else:
+            reason = f"Stripe answered HTTP {status}"
         failure_type = (
-            FailureType.config_error if status in (401, 403) else FailureType.system_error
+            FailureType.config_error if status in (401, 403) or self.account_refused
+            else FailureType.system_error
         )
-        reason = {
-            401: "Stripe rejected the API key",
-            403: "The API key lacks a permission",
-        }.get(status, f"Stripe answered HTTP {status}")
         message = f"Stream '{stream}': {reason}: {self.stripe_message}"
         if request_id:
             message += f" (Request-Id {request_id})"
@@ -68,6 +94,28 @@ class StripeError(AirbyteTracedException):
     @property
     def resource_missing(self) -> bool:
         return self.status in (400, 404) and self.code == RESOURCE_MISSING
+
+    @property
+    def product_not_enabled(self) -> bool:
+        """The account has not enabled the product this list belongs to: no objects exist."""
+        return self.status in (400, 404) and any(
+            text in self.stripe_message for text in PRODUCT_NOT_ENABLED_TEXTS)
+
+    @property
+    def account_refused(self) -> bool:
+        """The key may not act on the account named by Stripe-Account."""
+        return self.status in (400, 403) and self.code in ACCOUNT_REFUSED_CODES
+
+    @property
+    def permission(self) -> str | None:
+        """The permission a restricted key lacks, as Stripe names it (None if it names none)."""
+        if self.status != 403:
+            return None
+        for pattern in _PERMISSION_PATTERNS:
+            found = pattern.search(self.stripe_message)
+            if found:
+                return found.group(found.lastindex or 1)
+        return None
 
 
 class StripeErrorHandler(ErrorHandler):
