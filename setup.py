@@ -12,6 +12,7 @@ TEST_REQUIREMENTS = [
     "requests-mock>=1.12,<2",
     "jsonschema>=4.17,<5",
     "aiohttp>=3.9,<4",
+    "cryptography>=42,<47",
     "psutil>=5.9,<8",
     "ruff>=0.6,<1",
 ]
@@ -29,8 +30,9 @@ setup(
     },
     install_requires=MAIN_REQUIREMENTS,
     extras_require={
-        # The local Stripe emulator (quick start, tests, benchmark) needs aiohttp.
-        "emulator": ["aiohttp>=3.9,<4"],
+        # The local Stripe emulator (quick start, tests, benchmark) needs aiohttp, and
+        # cryptography for the certificate it makes to serve HTTPS.
+        "emulator": ["aiohttp>=3.9,<4", "cryptography>=42,<47"],
         "tests": TEST_REQUIREMENTS,
         # PyAirbyte, for integration_tests/test_pyairbyte.py (skipped without it). Its 0.71 line
         # accepts airbyte-cdk 7.x, so it installs beside ours without moving it.

@@ -1,4 +1,8 @@
-"""The benchmark itself: a small run through the real entry point counts what it should."""
+"""The benchmark itself: a small run through the real entry point counts what it should.
+
+It runs over HTTPS, as the bench does by default: the connector trusts the emulator's CA
+through REQUESTS_CA_BUNDLE alone.
+"""
 
 from __future__ import annotations
 
@@ -21,4 +25,11 @@ def test_a_small_benchmark_run_sees_every_object_once_and_reports_its_figures(
     assert set(result["stream_seconds"]) == {"customers", "prices"}  # type: ignore[arg-type]
     assert float(result["startup_s"]) > 0 and float(result["shutdown_s"]) >= 0  # type: ignore[arg-type]
     assert sum(result["requests_each_second"]) == result["requests"]  # type: ignore[arg-type]
+    # Every connection the connector opened was a completed handshake; it opened some, and
+    # kept them for more than one request each.
+    assert result["tls"] is True
+    connections = int(result["connections"])  # type: ignore[call-overload]
+    assert 1 <= connections < int(result["requests"])  # type: ignore[call-overload]
+    assert result["tls_handshakes"] == connections
+    assert f"{connections} connections (https)" in summary(scenario, result)
     assert "complete" in summary(scenario, result) and "INCOMPLETE" not in summary(scenario, result)

@@ -30,6 +30,12 @@ RANDOM = ["invoices", "invoice_line_items", "subscriptions", "accounts", "person
 Table = dict[str, dict[str, dict[str, Any]]]
 
 
+@pytest.fixture(autouse=True)
+def _platform(emulator: Emulator) -> None:
+    # Persons are the persons of connected accounts: only a Connect platform has them.
+    emulator.client.configure(profile="full")
+
+
 def _sync(emu: Emulator, streams: list[str], table: Table, previous: Any = None,
           **overrides: Any) -> Any:
     output = run(connector_config(emu, **overrides), catalog(*streams),

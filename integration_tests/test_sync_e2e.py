@@ -58,7 +58,11 @@ def _assert_converged(table: dict[str, dict[str, dict[str, Any]]], emu: Emulator
                                  f"{different[0]}: {fields}")
 
 
-def test_full_read_of_every_stream_equals_the_emulator_and_validates(emulator: Emulator) -> None:
+def test_full_read_of_every_stream_of_a_full_account_equals_the_emulator_and_validates(
+        emulator: Emulator) -> None:
+    # Every product enabled and a Connect platform, so that every stream has objects to check
+    # against the schemas (an ordinary account: test_real_accounts_e2e.py).
+    emulator.client.configure(profile="full")
     emulator.client.seed({s: 12 for s in ALL_STREAMS if s != "events"}, seed=3)
     output = run(connector_config(emulator, batch_size=5), catalog(*ALL_STREAMS,
                                                                    mode=SyncMode.full_refresh))
@@ -328,9 +332,9 @@ def test_check_names_a_child_stream_whose_list_the_key_cannot_read(emulator: Emu
         logging.getLogger("test"),
         connector_config(emulator, secret_key="rk_test_parents_only",
                          resource_names=["customers", "payment_methods"]))
-    assert status.status == Status.FAILED
-    assert "payment_methods" in (status.message or "")
-    assert "rak_payment_method_read" in (status.message or "")
+    # customers can be read, so check succeeds, and names what the key cannot read.
+    assert status.status == Status.SUCCEEDED
+    assert "payment_methods (rak_payment_method_read)" in (status.message or "")
 
 
 def test_a_large_snapshot_sends_one_row_estimate_near_the_truth(emulator: Emulator) -> None:

@@ -13,15 +13,18 @@ from typing import Any
 from airbyte_cdk.models import (
     AirbyteCatalog,
     AirbyteConnectionStatus,
+    AirbyteLogMessage,
     AirbyteMessage,
     AirbyteStateMessage,
     AirbyteStream,
     ConfiguredAirbyteCatalog,
     ConnectorSpecification,
     FailureType,
+    Level,
     Status,
     SyncMode,
 )
+from airbyte_cdk.models import Type as MessageType
 from airbyte_cdk.sources.concurrent_source.concurrent_source import ConcurrentSource
 from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 from airbyte_cdk.sources.message import InMemoryMessageRepository, MessageRepository
@@ -123,8 +126,11 @@ class SourceStripeConduit(Source):
                 message=str(failure), internal_message=str(failure),
                 failure_type=FailureType.config_error if failure.config_error
                 else FailureType.transient_error) from failure
+        # Through the source's message repository, which the entry point empties after
+        # discover: a LOG message whatever the process's logging handlers are.
         for line in left_out(found):
-            logger.warning(line)
+            self._message_repository.emit_message(AirbyteMessage(
+                type=MessageType.LOG, log=AirbyteLogMessage(level=Level.WARN, message=line)))
         streams = offered(resources, found)
         if not streams:
             _, message = check_outcome(found)

@@ -3,7 +3,9 @@
     python -m stripe_emulator --port 12111 --seed customers=1000,charges=5000 --random-seed 42
 
 It prints one line, the URL it serves, once it accepts requests (with ``--port 0`` that line
-says which port it got), and serves until interrupted.
+says which port it got), and serves until interrupted. With ``--tls`` it serves HTTPS and a
+second line follows: the path of the CA certificate to trust (``--ca-file``, else a file in a
+temporary directory removed at exit).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from .catalog import kind_for
 from .config import ConfigError
 from .server import DEFAULT_HOST, make_state, start_site
+from .tls import make_server_tls
 
 
 def parse_counts(text: str) -> dict[str, int]:
@@ -53,7 +56,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--drop-rate", type=float, default=0.0)
     parser.add_argument("--event-delay", type=float, default=0.0,
                         help="maximum visibility delay of new events, in seconds")
-    return parser.parse_args(argv)
+    parser.add_argument("--tls", action="store_true",
+                        help="serve HTTPS with a certificate made at start; prints the CA "
+                             "file to trust on a second line")
+    parser.add_argument("--ca-file", default=None,
+                        help="with --tls, write the CA certificate (PEM) here")
+    args = parser.parse_args(argv)
+    if args.ca_file is not None and not args.tls:
+        parser.error("--ca-file goes with --tls")
+    return args
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -78,16 +89,25 @@ async def serve(args: argparse.Namespace) -> None:
             assert kind is not None
             counts[kind] = count
         state.mutator(dataset, random.Random(args.random_seed)).seed(counts, args.years)
-    runner, port = await start_site(state, args.host, args.port)
-    print(f"http://{args.host}:{port}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    server_tls = make_server_tls(args.host, args.ca_file) if args.tls else None
     try:
-        await stop.wait()
+        runner, port = await start_site(state, args.host, args.port,
+                                        server_tls.context if server_tls else None)
+        # The URL stays the first line: callers that predate TLS read just that one.
+        print(f"{'https' if server_tls else 'http'}://{args.host}:{port}", flush=True)
+        if server_tls is not None:
+            print(server_tls.ca_file, flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()
     finally:
-        await runner.cleanup()
+        if server_tls is not None:
+            server_tls.cleanup()
 
 
 def main(argv: list[str] | None = None) -> int:

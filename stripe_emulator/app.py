@@ -1,8 +1,8 @@
 """The Stripe API itself: aiohttp routes for every list, retrieve and the few mutations served.
 
 One catch-all handler takes every ``/v1`` request through Stripe's gauntlet in Stripe's order
-(authentication, account, rate limit, injected faults, permission) and then dispatches to the
-route matched in the emulator's own table, built from the catalogue.
+(authentication, account, rate limit, injected faults, permission, product) and then dispatches
+to the route matched in the emulator's own table, built from the catalogue.
 """
 
 from __future__ import annotations
@@ -22,8 +22,17 @@ import orjson
 from aiohttp import web
 
 from . import spec
-from .catalog import BY_OBJECT, KINDS, Kind
-from .config import ApiKey, KeyRing, Settings, mask_key
+from .catalog import ACCOUNT_PERMISSION, BY_OBJECT, CONNECT, KINDS, TREASURY, Kind, Permission
+from .config import (
+    NOT_SET_UP,
+    PLATFORM_REQUIRED,
+    ApiKey,
+    KeyRing,
+    Profile,
+    Settings,
+    mask_key,
+    treasury_not_onboarded,
+)
 from .limits import RateLimiter, Stats, latency_seconds
 from .mutate import Config, MutationError, Mutator
 from .query import ParamError, Params, parse_int
@@ -60,6 +69,8 @@ NO_KEY_MESSAGE = (
     "https://stripe.com/docs/api#authentication for details, or we can help at "
     "https://support.stripe.com/.")
 AGED_OUT = "is no longer available because it's aged out of our retention policy"
+TREASURY_PREFIX = "/v1/treasury/"
+NO_RETRY = {"Stripe-Should-Retry": "false"}
 
 
 class ApiError(Exception):
@@ -103,6 +114,12 @@ class Call:
     params: Params
     request_id: str
     now: float
+    profile: Profile
+    """The profile of the account the call acts on."""
+
+    def exists(self, kind: Kind) -> bool:
+        """Whether the account can have objects of ``kind`` (a non-platform has no accounts)."""
+        return self.profile.serves(kind.product, self.dataset.livemode)
 
 
 Handler = Callable[[Call, dict[str, str]], "Result"]
@@ -122,6 +139,7 @@ class Route:
     pattern: re.Pattern[str]
     handler: Handler
     kind: Kind | None
+    permission: Permission | None
 
     @property
     def endpoint(self) -> str:
@@ -143,9 +161,11 @@ class Router:
         self.dynamic: list[Route] = []
         self.templates: set[str] = set()
 
-    def add(self, method: str, template: str, handler: Handler, kind: Kind | None) -> None:
+    def add(self, method: str, template: str, handler: Handler, kind: Kind | None,
+            permission: Permission | None = None) -> None:
         regex = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "$"
-        route = Route(method, template, re.compile(regex), handler, kind)
+        route = Route(method, template, re.compile(regex), handler, kind,
+                      permission or (kind.permission if kind is not None else None))
         self.templates.add(template)
         if "{" in template:
             self.dynamic.append(route)
@@ -180,7 +200,8 @@ class State:
 
     def mutator(self, dataset: Dataset, rng: random.Random | None = None,
                 request_id: str | None = None) -> Mutator:
-        config = Config(self.settings.version_of(dataset.account), self.settings.event_max_delay)
+        config = Config(self.settings.version_of(dataset.account), self.settings.event_max_delay,
+                        self.settings.profile_of(dataset.account))
         return Mutator(self.store, dataset, rng or self.mutation_rng, config, request_id)
 
     def reset(self) -> None:
@@ -217,12 +238,33 @@ def authenticate(state: State, request: web.Request) -> ApiKey:
     return api_key
 
 
-def permission_error(state: State, api_key: ApiKey, kind: Kind, account: str) -> ApiError:
+def permission_error(api_key: ApiKey, permission: Permission, account: str) -> ApiError:
+    # Only the end of the newer wording is known from Stripe; its beginning is taken to be the
+    # older wording's, which is what the rest of that message looked like where seen.
+    if api_key.wording == "new":
+        advice = (f"Enabling \"{permission.title}\" ('{permission.id}') permissions on this key "
+                  "would allow this request to continue.")
+    else:
+        advice = (f"Having the '{permission.legacy}' permission would allow this request to "
+                  "continue.")
     return ApiError(
         403,
         f"The provided key '{mask_key(api_key.key, 6)}' does not have the required permissions "
-        f"for this endpoint on account '{account}'. Having the '{kind.permission}_read' "
-        f"permission would allow this request to continue.")
+        f"for this endpoint on account '{account}'. {advice}")
+
+
+def not_set_up(profile: Profile, route: Route | None, livemode: bool, method: str,
+               path: str) -> ApiError | None:
+    """Stripe's 400 for a product the account has not set up, if the request needs one."""
+    if route is None:
+        if path.startswith(TREASURY_PREFIX) and not profile.treasury:
+            return ApiError(400, treasury_not_onboarded(method, path), headers=dict(NO_RETRY))
+        return None
+    product = route.kind.product if route.kind is not None else None
+    # Connect is not refused: a non-platform simply has no connected accounts (see exists).
+    if product is None or product in (CONNECT, TREASURY) or profile.serves(product, livemode):
+        return None
+    return ApiError(400, NOT_SET_UP[product], headers=dict(NO_RETRY))
 
 
 async def handle_api(request: web.Request) -> web.StreamResponse:
@@ -281,6 +323,11 @@ async def dispatch(state: State, request: web.Request, route: Route | None,
     if version is not None and not re.match(r"^\d{4}-\d{2}-\d{2}(\.[a-z_]+)?$", version):
         raise ApiError(400, f"Invalid Stripe API version: {version}", "invalid_api_version")
     account = request.headers.get("Stripe-Account")
+    platform = state.store.platform
+    # Whose data a request reaches is settled before anything else is looked at, so this comes
+    # where account_invalid does (before the rate limit), whatever the path.
+    if account and not settings.profile_of(platform).connect_platform:
+        raise ApiError(403, PLATFORM_REQUIRED, "platform_account_required")
     dataset = state.store.dataset(account or None, api_key.livemode)
     if dataset is None:
         raise ApiError(
@@ -288,12 +335,15 @@ async def dispatch(state: State, request: web.Request, route: Route | None,
             f"The provided key '{mask_key(api_key.key, 4)}' does not have access to account "
             f"'{account}' (or that account does not exist). Application access may have been "
             f"revoked.", "account_invalid")
-    if route is None:
+    profile = settings.profile_of(dataset.account)
+    refused = not_set_up(profile, route, api_key.livemode, request.method, request.path)
+    if route is None and refused is None:
         raise ApiError(404, f"Unrecognized request URL ({request.method}: {request.path}). "
                        "Please see https://stripe.com/docs or we can help at "
                        "https://support.stripe.com/.")
+    endpoint = route.endpoint if route is not None else f"{request.method} (unrecognized)"
     retry = {"Stripe-Should-Retry": "true"}
-    if not state.limiter.allow(settings, state.store.platform, api_key.livemode, route.endpoint):
+    if not state.limiter.allow(settings, platform, api_key.livemode, endpoint):
         state.stats.rate_limited += 1
         raise ApiError(429, RATE_LIMIT_MESSAGE, "rate_limit", headers=retry)
     rng = state.rng
@@ -308,9 +358,15 @@ async def dispatch(state: State, request: web.Request, route: Route | None,
     if settings.drop_rate and rng.random() < settings.drop_rate:
         state.stats.drops += 1
         raise Dropped()
-    if api_key.permissions is not None and route.kind is not None \
-            and route.kind.object not in api_key.permissions:
-        raise permission_error(state, api_key, route.kind, dataset.account)
+    permission = route.permission if route is not None else None
+    if api_key.permissions is not None and permission is not None \
+            and permission.legacy not in api_key.permissions:
+        raise permission_error(api_key, permission, dataset.account)
+    # Stripe does not document which comes first for a restricted key on a product the account
+    # lacks: the permission's 403 is taken to come first, then the product's 400.
+    if refused is not None:
+        raise refused
+    assert route is not None
     try:
         if request.method == "GET":
             params = Params(request.query.items())
@@ -321,7 +377,8 @@ async def dispatch(state: State, request: web.Request, route: Route | None,
                 params.values.setdefault(key, value)
     except ParamError as error:
         raise ApiError(400, str(error), "parameter_invalid", error.param) from None
-    call = Call(request, state, api_key, dataset, params, request_id, state.store.clock.now())
+    call = Call(request, state, api_key, dataset, params, request_id, state.store.clock.now(),
+                profile)
     try:
         return route.handler(call, path_params)
     except ParamError as error:
@@ -586,8 +643,8 @@ def list_handler(kind: Kind) -> Handler:
     def handle(call: Call, path_params: dict[str, str]) -> Result:
         dataset = call.dataset
         if kind.top_level:
-            return list_page(call, kind, dataset.top[kind.object], kind.list_path or "",
-                             accepted)
+            coll = dataset.top[kind.object] if call.exists(kind) else None
+            return list_page(call, kind, coll, kind.list_path or "", accepted)
         assert kind.parent is not None
         if kind.parent_in_query:
             name = kind.parent_field or ""
@@ -602,7 +659,7 @@ def list_handler(kind: Kind) -> Handler:
             parent_id = path_params[name]
             url = call.request.path
         parent = dataset.get(parent_id, kind.parent)
-        if parent is None or parent.deleted:
+        if parent is None or parent.deleted or not call.exists(parent.kind):
             raise no_such(kind.parent, parent_id, name, 404)
         coll = dataset.children.get((kind.object, parent_id))
         return list_page(call, kind, coll, url, accepted, parent_id,
@@ -650,6 +707,11 @@ def retrieve_handler(kind: Kind, any_parent: bool = False) -> Handler:
     def handle(call: Call, path_params: dict[str, str]) -> Result:
         check_params(call.params, frozenset({"expand"}))
         object_id = path_params[id_name]
+        if not call.exists(kind):
+            # A non-platform's persons: it is their account that is not found.
+            if parent_name is not None and kind.parent is not None:
+                raise no_such(kind.parent, path_params[parent_name], parent_name)
+            raise no_such(kind.object, object_id, "id")
         obj = call.dataset.get(object_id, kind.object)
         if obj is None or (parent_name is not None and (
                 obj.parent != path_params[parent_name] or not obj.listed)):
@@ -887,7 +949,7 @@ def build_router() -> Router:
                retrieve_handler(payment_method, any_parent=True), payment_method)
     router.add("POST", "/v1/payment_methods/{payment_method}/detach",
                delete_handler(payment_method, "payment_method"), payment_method)
-    router.add("GET", "/v1/account", account_handler(), None)
+    router.add("GET", "/v1/account", account_handler(), None, ACCOUNT_PERMISSION)
     return router
 
 

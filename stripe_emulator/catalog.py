@@ -78,6 +78,102 @@ class Delete:
     """Stripe's message when ``when`` does not hold."""
 
 
+ISSUING = "issuing"
+IDENTITY = "identity"
+TREASURY = "treasury"
+SIGMA = "sigma"
+CONNECT = "connect"
+"""Products an account may lack (see ``config.Profile``); a kind names the one it belongs to."""
+
+
+@dataclass(frozen=True)
+class Permission:
+    """A restricted key's read permission, in both of the spellings Stripe's 403s use."""
+
+    resource: str
+    """Stripe's name of the resource: ``plan`` for ``rak_plan_read`` / ``plan_read``."""
+    display: str
+    """The dashboard's name of the resource, as the newer 403 wording shows it ("Prices")."""
+
+    @property
+    def legacy(self) -> str:
+        """The older wording's id: ``rak_plan_read``."""
+        return f"rak_{self.resource}_read"
+
+    @property
+    def id(self) -> str:
+        """The newer wording's id: ``plan_read``."""
+        return f"{self.resource}_read"
+
+    @property
+    def title(self) -> str:
+        """The newer wording's name: ``Prices Read``."""
+        return f"{self.display} Read"
+
+
+# Only "Prices" is confirmed by a 403 seen from Stripe; the other display names are the best
+# guess at the dashboard's labels for the resource.
+PERMISSIONS: Mapping[str, Permission] = MappingProxyType({p.resource: p for p in (
+    Permission("application_fee", "Application Fees"),
+    Permission("balance", "Balance"),
+    Permission("billing_portal_configuration", "Customer Portal"),
+    Permission("charge", "Charges"),
+    Permission("checkout_session", "Checkout Sessions"),
+    Permission("connected_account", "Connected Accounts"),
+    Permission("coupon", "Coupons"),
+    Permission("credit_note", "Credit Notes"),
+    Permission("customer", "Customers"),
+    Permission("dispute", "Disputes"),
+    Permission("event", "Events"),
+    Permission("file", "Files"),
+    Permission("identity_verification_session", "Identity Verification Sessions"),
+    Permission("invoice", "Invoices"),
+    Permission("issuing_authorization", "Issuing Authorizations"),
+    Permission("issuing_card", "Issuing Cards"),
+    Permission("issuing_cardholder", "Issuing Cardholders"),
+    Permission("issuing_dispute", "Issuing Disputes"),
+    Permission("issuing_transaction", "Issuing Transactions"),
+    Permission("payment_intent", "PaymentIntents"),
+    Permission("payment_link", "Payment Links"),
+    Permission("payment_method", "PaymentMethods"),
+    Permission("payout", "Payouts"),
+    Permission("person", "Persons"),
+    Permission("plan", "Prices"),
+    Permission("product", "Products"),
+    Permission("promotion_code", "Promotion Codes"),
+    Permission("quote", "Quotes"),
+    Permission("radar_early_fraud_warning", "Early Fraud Warnings"),
+    Permission("refund", "Refunds"),
+    Permission("report_run", "Report Runs"),
+    Permission("report_type", "Report Types"),
+    Permission("review", "Reviews"),
+    Permission("setup_intent", "SetupIntents"),
+    Permission("sigma", "Sigma"),
+    Permission("subscription", "Subscriptions"),
+    Permission("subscription_schedule", "Subscription Schedules"),
+    Permission("tax_rate", "Tax Rates"),
+    Permission("terminal_reader", "Terminal Readers"),
+    Permission("topup", "Top-ups"),
+    Permission("transfer", "Transfers"),
+    # GET /v1/account. Stripe names rak_accounts_kyc_basic_read; its display name is a guess.
+    Permission("accounts_kyc_basic", "Account KYC Basic"),
+)})
+ACCOUNT_PERMISSION = PERMISSIONS["accounts_kyc_basic"]
+"""What ``GET /v1/account`` needs of a restricted key."""
+
+
+def _p(resource: str) -> Permission:
+    return PERMISSIONS[resource]
+
+
+def permission_named(name: str) -> Permission | None:
+    """The permission Stripe calls ``rak_plan_read`` or ``plan_read``."""
+    resource = name.removeprefix("rak_").removesuffix("_read")
+    if not name.endswith("_read"):
+        return None
+    return PERMISSIONS.get(resource)
+
+
 @dataclass(frozen=True, eq=False)
 class Kind:
     """One served object type (compared and hashed by identity: there is one of each)."""
@@ -90,8 +186,8 @@ class Kind:
     """Public list path; ``{name}`` is the parent id in the path."""
     retrieve_path: str | None
     """Retrieve path template; its last ``{...}`` is the object id."""
-    permission: str
-    """Stripe's restricted-key permission needed to read the kind (without ``_read``)."""
+    permission: Permission
+    """What a restricted key needs to read the kind (children share their parent's)."""
     create_event: str | Mapping[str, str] | None = None
     """Event on creation, or status -> event where the creating status decides (charges)."""
     update_events: tuple[str, ...] = ()
@@ -121,6 +217,8 @@ class Kind:
     """Statuses a list omits unless its ``status`` parameter asks for them."""
     signals: tuple[str, ...] = ()
     """Other events of the kind, about objects that are not stored (an upcoming invoice)."""
+    product: str | None = None
+    """The product an account must have enabled for the kind to exist (``ISSUING``...)."""
 
     @property
     def list_path_template(self) -> str | None:
@@ -162,7 +260,7 @@ KINDS: tuple[Kind, ...] = (
     # Stripe sends no account.created: a new connected account announces itself with
     # account.updated as onboarding fills it in (best known behaviour).
     Kind("account", "accounts", "acct_", 16, "/v1/accounts", "/v1/accounts/{account}",
-         "rak_connected_account", create_event="account.updated",
+         _p("connected_account"), product=CONNECT, create_event="account.updated",
          update_events=("account.updated",), editable=("metadata", "email"),
          transitions=(
              _t("account.updated", {"charges_enabled": (False,)},
@@ -170,7 +268,7 @@ KINDS: tuple[Kind, ...] = (
              _t("account.updated", {"payouts_enabled": (False,)}, {"payouts_enabled": True}),
          )),
     Kind("application_fee", "application_fees", "fee_", 24, "/v1/application_fees",
-         "/v1/application_fees/{id}", "rak_application_fee",
+         "/v1/application_fees/{id}", _p("application_fee"),
          create_event="application_fee.created",
          transitions=(
              _t("application_fee.refunded", {"refunded": (False,)},
@@ -178,7 +276,7 @@ KINDS: tuple[Kind, ...] = (
          ), refs=_m(charge="charge")),
     Kind("issuing.authorization", "authorizations", "iauth_", 24,
          "/v1/issuing/authorizations", "/v1/issuing/authorizations/{authorization}",
-         "rak_issuing_authorization", create_event="issuing_authorization.created",
+         _p("issuing_authorization"), product=ISSUING, create_event="issuing_authorization.created",
          update_events=("issuing_authorization.updated",),
          transitions=(
              _t("issuing_authorization.updated", {"status": ("pending",)},
@@ -188,31 +286,31 @@ KINDS: tuple[Kind, ...] = (
          )),
     # Balance transactions never change and Stripe sends no event for them.
     Kind("balance_transaction", "balance_transactions", "txn_", 24,
-         "/v1/balance_transactions", "/v1/balance_transactions/{id}", "rak_balance",
+         "/v1/balance_transactions", "/v1/balance_transactions/{id}", _p("balance"),
          editable=()),
     Kind("billing_portal.configuration", "billing_portal_configurations", "bpc_", 24,
          "/v1/billing_portal/configurations",
          "/v1/billing_portal/configurations/{configuration}",
-         "rak_billing_portal_configuration",
+         _p("billing_portal_configuration"),
          create_event="billing_portal.configuration.created",
          update_events=("billing_portal.configuration.updated",),
          editable=("metadata", "default_return_url")),
     Kind("issuing.cardholder", "cardholders", "ich_", 24, "/v1/issuing/cardholders",
-         "/v1/issuing/cardholders/{cardholder}", "rak_issuing_cardholder",
+         "/v1/issuing/cardholders/{cardholder}", _p("issuing_cardholder"), product=ISSUING,
          create_event="issuing_cardholder.created",
          update_events=("issuing_cardholder.updated",), editable=("metadata", "email"),
          transitions=(
              _t("issuing_cardholder.updated", {"status": ("active",)}, {"status": "inactive"}),
          )),
     Kind("issuing.card", "cards", "ic_", 24, "/v1/issuing/cards", "/v1/issuing/cards/{card}",
-         "rak_issuing_card", create_event="issuing_card.created",
+         _p("issuing_card"), product=ISSUING, create_event="issuing_card.created",
          update_events=("issuing_card.updated",),
          transitions=(
              _t("issuing_card.updated", {"status": ("active",)},
                 {"status": OneOf(("inactive", "canceled"))}),
          )),
     # A charge announces its outcome, never "created": charge.succeeded, .pending or .failed.
-    Kind("charge", "charges", "ch_", 24, "/v1/charges", "/v1/charges/{charge}", "rak_charge",
+    Kind("charge", "charges", "ch_", 24, "/v1/charges", "/v1/charges/{charge}", _p("charge"),
          create_event=_m(succeeded="charge.succeeded", pending="charge.pending",
                          failed="charge.failed"),
          update_events=("charge.updated",), editable=("metadata", "description"),
@@ -233,7 +331,7 @@ KINDS: tuple[Kind, ...] = (
          ), refs=_m(customer="customer")),
     # Checkout sessions send no creation event: the first one is completed or expired.
     Kind("checkout.session", "checkout_sessions", "cs_test_", 58, "/v1/checkout/sessions",
-         "/v1/checkout/sessions/{session}", "rak_checkout_session", editable=(),
+         "/v1/checkout/sessions/{session}", _p("checkout_session"), editable=(),
          transitions=(
              _t("checkout.session.completed", {"status": ("open",)},
                 {"status": "complete", "payment_status": OneOf(("paid", "unpaid"))}, weight=3),
@@ -244,22 +342,22 @@ KINDS: tuple[Kind, ...] = (
              _t("checkout.session.async_payment_failed",
                 {"status": ("complete",), "payment_status": ("unpaid",)}, {}, weight=0.3),
          ), refs=_m(customer="customer")),
-    Kind("coupon", "coupons", "", 8, "/v1/coupons", "/v1/coupons/{coupon}", "rak_coupon",
+    Kind("coupon", "coupons", "", 8, "/v1/coupons", "/v1/coupons/{coupon}", _p("coupon"),
          create_event="coupon.created", update_events=("coupon.updated",),
          editable=("metadata", "name"), delete=Delete("coupon.deleted")),
     Kind("credit_note", "credit_notes", "cn_", 24, "/v1/credit_notes",
-         "/v1/credit_notes/{id}", "rak_credit_note", create_event="credit_note.created",
+         "/v1/credit_notes/{id}", _p("credit_note"), create_event="credit_note.created",
          update_events=("credit_note.updated",), editable=("metadata", "memo"),
          transitions=(
              _t("credit_note.voided", {"status": ("issued",)},
                 {"status": "void", "voided_at": NOW}),
          ), refs=_m(customer="customer", invoice="invoice")),
     Kind("customer", "customers", "cus_", 14, "/v1/customers", "/v1/customers/{customer}",
-         "rak_customer", create_event="customer.created", update_events=("customer.updated",),
+         _p("customer"), create_event="customer.created", update_events=("customer.updated",),
          editable=("metadata", "description", "email", "name", "phone"),
          delete=Delete("customer.deleted")),
     Kind("dispute", "disputes", "dp_", 24, "/v1/disputes", "/v1/disputes/{dispute}",
-         "rak_dispute", create_event="charge.dispute.created",
+         _p("dispute"), create_event="charge.dispute.created",
          update_events=("charge.dispute.updated",),
          transitions=(
              _t("charge.dispute.updated",
@@ -273,19 +371,20 @@ KINDS: tuple[Kind, ...] = (
     Kind("radar.early_fraud_warning", "early_fraud_warnings", "issfr_", 24,
          "/v1/radar/early_fraud_warnings",
          "/v1/radar/early_fraud_warnings/{early_fraud_warning}",
-         "rak_radar_early_fraud_warning", create_event="radar.early_fraud_warning.created",
+         _p("radar_early_fraud_warning"), create_event="radar.early_fraud_warning.created",
          editable=(),
          transitions=(
              _t("radar.early_fraud_warning.updated", {"actionable": (True,)},
                 {"actionable": False}),
          ), refs=_m(charge="charge")),
-    Kind("event", "events", "evt_", 24, "/v1/events", "/v1/events/{id}", "rak_event",
+    Kind("event", "events", "evt_", 24, "/v1/events", "/v1/events/{id}", _p("event"),
          editable=()),
-    Kind("file", "files", "file_", 24, "/v1/files", "/v1/files/{file}", "rak_file",
+    Kind("file", "files", "file_", 24, "/v1/files", "/v1/files/{file}", _p("file"),
          create_event="file.created", editable=()),
     Kind("identity.verification_session", "identity_verification_sessions", "vs_", 24,
          "/v1/identity/verification_sessions",
-         "/v1/identity/verification_sessions/{session}", "rak_identity_verification_session",
+         "/v1/identity/verification_sessions/{session}", _p("identity_verification_session"),
+         product=IDENTITY,
          create_event="identity.verification_session.created",
          transitions=(
              _t("identity.verification_session.processing", {"status": ("requires_input",)},
@@ -301,7 +400,7 @@ KINDS: tuple[Kind, ...] = (
                 {"redaction": {"status": "redacted"}}, weight=0.3),
          )),
     Kind("invoice", "invoices", "in_", 24, "/v1/invoices", "/v1/invoices/{invoice}",
-         "rak_invoice", create_event="invoice.created", update_events=("invoice.updated",),
+         _p("invoice"), create_event="invoice.created", update_events=("invoice.updated",),
          editable=("metadata", "description", "footer"),
          transitions=(
              _t("invoice.finalized", {"status": ("draft",)},
@@ -328,11 +427,11 @@ KINDS: tuple[Kind, ...] = (
          refs=_m(customer="customer")),
     # Stripe removed invoiceitem.updated: editing an invoice item sends no event at all.
     Kind("invoiceitem", "invoice_items", "ii_", 24, "/v1/invoiceitems",
-         "/v1/invoiceitems/{invoiceitem}", "rak_invoice", create_event="invoiceitem.created",
+         "/v1/invoiceitems/{invoiceitem}", _p("invoice"), create_event="invoiceitem.created",
          editable=("metadata", "description"), delete=Delete("invoiceitem.deleted"),
          refs=_m(customer="customer")),
     Kind("issuing.dispute", "issuing_disputes", "idp_", 24, "/v1/issuing/disputes",
-         "/v1/issuing/disputes/{dispute}", "rak_issuing_dispute",
+         "/v1/issuing/disputes/{dispute}", _p("issuing_dispute"), product=ISSUING,
          create_event="issuing_dispute.created", update_events=("issuing_dispute.updated",),
          transitions=(
              _t("issuing_dispute.submitted", {"status": ("unsubmitted",)},
@@ -344,7 +443,7 @@ KINDS: tuple[Kind, ...] = (
          )),
     # PaymentIntents send no payment_intent.updated: a plain edit is silent.
     Kind("payment_intent", "payment_intents", "pi_", 24, "/v1/payment_intents",
-         "/v1/payment_intents/{intent}", "rak_payment_intent",
+         "/v1/payment_intents/{intent}", _p("payment_intent"),
          create_event="payment_intent.created", editable=("metadata", "description"),
          transitions=(
              _t("payment_intent.succeeded",
@@ -370,13 +469,13 @@ KINDS: tuple[Kind, ...] = (
                 {}, weight=0.2),
          ), refs=_m(customer="customer")),
     Kind("payment_link", "payment_links", "plink_", 24, "/v1/payment_links",
-         "/v1/payment_links/{payment_link}", "rak_payment_link",
+         "/v1/payment_links/{payment_link}", _p("payment_link"),
          create_event="payment_link.created", update_events=("payment_link.updated",),
          transitions=(_t("payment_link.updated", {}, _ACTIVE_TOGGLE),)),
     # A customer's payment methods: attaching is their creation, detaching their deletion.
     Kind("payment_method", "payment_methods", "pm_", 24,
          "/v1/customers/{customer}/payment_methods",
-         "/v1/customers/{customer}/payment_methods/{payment_method}", "rak_payment_method",
+         "/v1/customers/{customer}/payment_methods/{payment_method}", _p("payment_method"),
          create_event="payment_method.attached", update_events=("payment_method.updated",),
          transitions=(
              _t("payment_method.automatically_updated", {"type": ("card",)},
@@ -384,7 +483,7 @@ KINDS: tuple[Kind, ...] = (
          ),
          delete=Delete("payment_method.detached", style="detach"),
          parent="customer", parent_field="customer", top_level=False),
-    Kind("payout", "payouts", "po_", 24, "/v1/payouts", "/v1/payouts/{payout}", "rak_payout",
+    Kind("payout", "payouts", "po_", 24, "/v1/payouts", "/v1/payouts/{payout}", _p("payout"),
          create_event="payout.created", update_events=("payout.updated",),
          editable=("metadata", "description"),
          transitions=(
@@ -398,28 +497,30 @@ KINDS: tuple[Kind, ...] = (
                 {"status": ("paid",), "reconciliation_status": ("in_progress",)},
                 {"reconciliation_status": "completed"}),
          )),
-    Kind("plan", "plans", "price_", 24, "/v1/plans", "/v1/plans/{plan}", "rak_plan",
+    Kind("plan", "plans", "price_", 24, "/v1/plans", "/v1/plans/{plan}", _p("plan"),
          create_event="plan.created", update_events=("plan.updated",),
          editable=("metadata", "nickname"),
          transitions=(_t("plan.updated", {}, _ACTIVE_TOGGLE, weight=0.3),),
          delete=Delete("plan.deleted"), refs=_m(product="product")),
-    Kind("price", "prices", "price_", 24, "/v1/prices", "/v1/prices/{price}", "rak_price",
+    # Prices are governed by the plan permission: Stripe's own 403 for a price list names
+    # "Prices Read" ('plan_read'), so prices and plans share rak_plan_read.
+    Kind("price", "prices", "price_", 24, "/v1/prices", "/v1/prices/{price}", _p("plan"),
          create_event="price.created", update_events=("price.updated",),
          editable=("metadata", "nickname"),
          transitions=(_t("price.updated", {}, _ACTIVE_TOGGLE, weight=0.3),),
          delete=Delete("price.deleted"), refs=_m(product="product")),
     Kind("product", "products", "prod_", 14, "/v1/products", "/v1/products/{id}",
-         "rak_product", create_event="product.created", update_events=("product.updated",),
+         _p("product"), create_event="product.created", update_events=("product.updated",),
          editable=("metadata", "description", "name"),
          transitions=(_t("product.updated", {}, {**_ACTIVE_TOGGLE, "updated": NOW},
                          weight=0.3),),
          delete=Delete("product.deleted")),
     Kind("promotion_code", "promotion_codes", "promo_", 24, "/v1/promotion_codes",
-         "/v1/promotion_codes/{promotion_code}", "rak_promotion_code",
+         "/v1/promotion_codes/{promotion_code}", _p("promotion_code"),
          create_event="promotion_code.created", update_events=("promotion_code.updated",),
          transitions=(_t("promotion_code.updated", {}, _ACTIVE_TOGGLE),),
          refs=_m(customer="customer")),
-    Kind("quote", "quotes", "qt_", 24, "/v1/quotes", "/v1/quotes/{quote}", "rak_quote",
+    Kind("quote", "quotes", "qt_", 24, "/v1/quotes", "/v1/quotes/{quote}", _p("quote"),
          create_event="quote.created", editable=("metadata", "description"),
          transitions=(
              _t("quote.finalized", {"status": ("draft",)},
@@ -430,7 +531,7 @@ KINDS: tuple[Kind, ...] = (
                 {"status": "canceled", "status_transitions.canceled_at": NOW}),
          ), refs=_m(customer="customer")),
     # A refund's edits send both refund.updated and the older charge.refund.updated.
-    Kind("refund", "refunds", "re_", 24, "/v1/refunds", "/v1/refunds/{refund}", "rak_refund",
+    Kind("refund", "refunds", "re_", 24, "/v1/refunds", "/v1/refunds/{refund}", _p("refund"),
          create_event="refund.created", update_events=("refund.updated", "charge.refund.updated"),
          transitions=(
              _t("refund.updated", {"status": ("pending",)},
@@ -439,7 +540,7 @@ KINDS: tuple[Kind, ...] = (
          parent="charge", parent_field="charge", nested_field="refunds"),
     # A report run announces only its outcome.
     Kind("reporting.report_run", "report_runs", "frr_", 24, "/v1/reporting/report_runs",
-         "/v1/reporting/report_runs/{report_run}", "rak_report_run",
+         "/v1/reporting/report_runs/{report_run}", _p("report_run"),
          create_event=_m(succeeded="reporting.report_run.succeeded",
                          failed="reporting.report_run.failed"),
          editable=(),
@@ -450,12 +551,12 @@ KINDS: tuple[Kind, ...] = (
                 {"status": "failed", "error": "Report run failed: internal error."}),
          )),
     Kind("reporting.report_type", "report_types", "", 0, "/v1/reporting/report_types",
-         "/v1/reporting/report_types/{report_type}", "rak_report_type", editable=(),
+         "/v1/reporting/report_types/{report_type}", _p("report_type"), editable=(),
          transitions=(
              _t("reporting.report_type.updated", {},
                 {"data_available_end": NOW, "updated": NOW}),
          ), paginated=False),
-    Kind("review", "reviews", "prv_", 24, "/v1/reviews", "/v1/reviews/{review}", "rak_review",
+    Kind("review", "reviews", "prv_", 24, "/v1/reviews", "/v1/reviews/{review}", _p("review"),
          create_event="review.opened", editable=(),
          transitions=(
              _t("review.closed", {"open": (True,)},
@@ -465,10 +566,10 @@ KINDS: tuple[Kind, ...] = (
          ), refs=_m(charge="charge")),
     Kind("scheduled_query_run", "scheduled_query_runs", "sqr_", 24,
          "/v1/sigma/scheduled_query_runs",
-         "/v1/sigma/scheduled_query_runs/{scheduled_query_run}", "rak_sigma",
+         "/v1/sigma/scheduled_query_runs/{scheduled_query_run}", _p("sigma"), product=SIGMA,
          create_event="sigma.scheduled_query_run.created", editable=()),
     Kind("setup_intent", "setup_intents", "seti_", 24, "/v1/setup_intents",
-         "/v1/setup_intents/{intent}", "rak_setup_intent", create_event="setup_intent.created",
+         "/v1/setup_intents/{intent}", _p("setup_intent"), create_event="setup_intent.created",
          editable=("metadata", "description"),
          transitions=(
              _t("setup_intent.succeeded",
@@ -488,7 +589,7 @@ KINDS: tuple[Kind, ...] = (
     # Canceling a subscription is its "deletion": customer.subscription.deleted, status
     # canceled, and it stays listed with status=all.
     Kind("subscription", "subscriptions", "sub_", 24, "/v1/subscriptions",
-         "/v1/subscriptions/{subscription_exposed_id}", "rak_subscription",
+         "/v1/subscriptions/{subscription_exposed_id}", _p("subscription"),
          create_event="customer.subscription.created",
          update_events=("customer.subscription.updated",),
          editable=("metadata", "description"),
@@ -516,7 +617,7 @@ KINDS: tuple[Kind, ...] = (
          refs=_m(customer="customer"), hidden_statuses=("canceled",)),
     Kind("subscription_schedule", "subscription_schedule", "sub_sched_", 24,
          "/v1/subscription_schedules", "/v1/subscription_schedules/{schedule}",
-         "rak_subscription_schedule", create_event="subscription_schedule.created",
+         _p("subscription_schedule"), create_event="subscription_schedule.created",
          update_events=("subscription_schedule.updated",),
          transitions=(
              _t("subscription_schedule.updated", {"status": ("not_started",)},
@@ -532,18 +633,18 @@ KINDS: tuple[Kind, ...] = (
              _t("subscription_schedule.expiring", {"status": ("active",)}, {}, weight=0.3),
          ), refs=_m(customer="customer")),
     Kind("tax_rate", "tax_rates", "txr_", 24, "/v1/tax_rates", "/v1/tax_rates/{tax_rate}",
-         "rak_tax_rate", create_event="tax_rate.created", update_events=("tax_rate.updated",),
+         _p("tax_rate"), create_event="tax_rate.created", update_events=("tax_rate.updated",),
          editable=("metadata", "description", "display_name"),
          transitions=(_t("tax_rate.updated", {}, _ACTIVE_TOGGLE, weight=0.3),)),
     # Readers send no creation event, only the outcome of the actions they run.
     Kind("terminal.reader", "terminal_readers", "tmr_", 24, "/v1/terminal/readers",
-         "/v1/terminal/readers/{reader}", "rak_terminal_reader", editable=(),
+         "/v1/terminal/readers/{reader}", _p("terminal_reader"), editable=(),
          transitions=(
              _t("terminal.reader.action_succeeded", {},
                 {"label": TEXT, "status": "online"}, weight=3),
              _t("terminal.reader.action_failed", {}, {"status": OneOf(("offline", "online"))}),
          )),
-    Kind("topup", "top_ups", "tu_", 24, "/v1/topups", "/v1/topups/{topup}", "rak_topup",
+    Kind("topup", "top_ups", "tu_", 24, "/v1/topups", "/v1/topups/{topup}", _p("topup"),
          create_event="topup.created", editable=("metadata", "description"),
          transitions=(
              _t("topup.succeeded", {"status": ("pending",)}, {"status": "succeeded"},
@@ -556,11 +657,11 @@ KINDS: tuple[Kind, ...] = (
                 weight=0.5),
          )),
     Kind("issuing.transaction", "transactions", "ipi_", 24, "/v1/issuing/transactions",
-         "/v1/issuing/transactions/{transaction}", "rak_issuing_transaction",
+         "/v1/issuing/transactions/{transaction}", _p("issuing_transaction"), product=ISSUING,
          create_event="issuing_transaction.created",
          update_events=("issuing_transaction.updated",)),
     Kind("transfer", "transfers", "tr_", 24, "/v1/transfers", "/v1/transfers/{transfer}",
-         "rak_transfer", create_event="transfer.created", update_events=("transfer.updated",),
+         _p("transfer"), create_event="transfer.created", update_events=("transfer.updated",),
          editable=("metadata", "description"),
          transitions=(
              _t("transfer.reversed", {"reversed": (False,)},
@@ -570,21 +671,21 @@ KINDS: tuple[Kind, ...] = (
     # items have no events of their own: a change shows as an update of the parent.
     Kind("customer_balance_transaction", "customer_balance_transactions", "cbtxn_", 24,
          "/v1/customers/{customer}/balance_transactions",
-         "/v1/customers/{customer}/balance_transactions/{transaction}", "rak_customer",
+         "/v1/customers/{customer}/balance_transactions/{transaction}", _p("customer"),
          editable=("metadata", "description"), parent="customer", parent_field="customer",
          top_level=False, parent_signal="customer.updated", moves_balance=True),
     Kind("line_item", "invoice_line_items", "il_", 24, "/v1/invoices/{invoice}/lines", None,
-         "rak_invoice", editable=("metadata", "description"), parent="invoice",
+         _p("invoice"), editable=("metadata", "description"), parent="invoice",
          parent_field="invoice", nested_field="lines", top_level=False,
          parent_signal="invoice.updated"),
     Kind("subscription_item", "subscription_items", "si_", 14, "/v1/subscription_items",
-         "/v1/subscription_items/{item}", "rak_subscription",
+         "/v1/subscription_items/{item}", _p("subscription"),
          editable=("metadata", "quantity"), parent="subscription",
          parent_field="subscription", parent_in_query=True, nested_field="items",
          top_level=False, parent_signal="customer.subscription.updated",
          delete=Delete("customer.subscription.updated")),
     Kind("person", "persons", "person_", 24, "/v1/accounts/{account}/persons",
-         "/v1/accounts/{account}/persons/{person}", "rak_person",
+         "/v1/accounts/{account}/persons/{person}", _p("person"), product=CONNECT,
          create_event="person.created", update_events=("person.updated",),
          editable=("metadata", "first_name", "last_name"), delete=Delete("person.deleted"),
          parent="account", parent_field="account", top_level=False),

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from . import spec
+from .catalog import CONNECT, IDENTITY, ISSUING, SIGMA, TREASURY
 
 DEFAULT_TEST_KEY = "sk_test_emulator"
 DEFAULT_LIVE_KEY = "sk_live_emulator"
@@ -17,6 +20,81 @@ VERSION_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z_]+)?$")
 
 class ConfigError(ValueError):
     pass
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What an account has set up: the products Stripe refuses, or hides, until it is.
+
+    Most real accounts have not enabled every product; a connector that only ever met an
+    all-enabled account fails at setup on a real one.
+    """
+
+    issuing: bool
+    identity: bool
+    treasury: bool
+    sigma_testmode: bool
+    """Sigma answers live keys on any account, test keys only where enabled."""
+    connect_platform: bool
+    """A Connect platform has connected accounts and may act on them (``Stripe-Account``)."""
+
+    def serves(self, product: str | None, livemode: bool) -> bool:
+        if product is None:
+            return True
+        if product == ISSUING:
+            return self.issuing
+        if product == IDENTITY:
+            return self.identity
+        if product == TREASURY:
+            return self.treasury
+        if product == SIGMA:
+            return livemode or self.sigma_testmode
+        if product == CONNECT:
+            return self.connect_platform
+        raise ValueError(f"Unknown product {product!r}")
+
+
+PROFILES: Mapping[str, Profile] = MappingProxyType({
+    # An account as most users have it: payments and billing, nothing that needs applying for.
+    "ordinary": Profile(issuing=False, identity=False, treasury=False, sigma_testmode=False,
+                        connect_platform=False),
+    "full": Profile(issuing=True, identity=True, treasury=True, sigma_testmode=True,
+                    connect_platform=True),
+})
+DEFAULT_PROFILE = "ordinary"
+
+# What Stripe answers (400 invalid_request_error, Stripe-Should-Retry: false) for a product
+# the account has not set up, as Stripe words it.
+NOT_SET_UP: Mapping[str, str] = MappingProxyType({
+    ISSUING: "Your account is not set up to use Issuing. Please visit "
+             "https://dashboard.stripe.com/issuing/overview to get started.",
+    IDENTITY: "Your account is not set up to use Identity. Please have an account admin visit "
+              "https://dashboard.stripe.com/identity to get started.",
+    SIGMA: "This API surface is not enabled for testmode usage.",
+})
+PLATFORM_REQUIRED = (
+    "Only Stripe Connect platforms can work with other accounts. If you specified a client_id "
+    "parameter, make sure it's correct. If you need to setup a Stripe Connect platform, you can "
+    "do so at https://dashboard.stripe.com/account/applications/settings.")
+# Creating an account on a non-platform: only this beginning of Stripe's text is known.
+CONNECT_REQUIRED = "You can only create new accounts if you've signed up for Connect."
+
+
+def treasury_not_onboarded(method: str, path: str) -> str:
+    # Stripe's hint goes on after its question; the rest of it is not known here, so the
+    # message ends with the question rather than with made-up words.
+    return (f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs "
+            "or we can help at https://support.stripe.com/. (Hint: Have you onboarded to "
+            "Treasury?)")
+
+
+def refusal(product: str | None, path: str | None) -> str:
+    """The message of a change to an object of a product the account lacks."""
+    if product == CONNECT:
+        return CONNECT_REQUIRED
+    if product == TREASURY:
+        return treasury_not_onboarded("POST", path or "/v1/treasury")
+    return NOT_SET_UP[product or ""]
 
 
 @dataclass
@@ -49,6 +127,10 @@ class Settings:
     """The accounts' default API version: answers without Stripe-Version, new events."""
     api_versions: dict[str, str] = field(default_factory=dict)
     """Default API version per account id, overriding ``api_version``."""
+    profile: str = DEFAULT_PROFILE
+    """The accounts' profile (a name of ``PROFILES``): which products they have set up."""
+    profiles: dict[str, str] = field(default_factory=dict)
+    """Profile per account id, overriding ``profile``."""
 
     def update(self, changes: dict[str, Any]) -> None:
         known = {f.name: f for f in dataclasses.fields(self)}
@@ -65,6 +147,16 @@ class Settings:
                 if not isinstance(value, dict) or not all(
                         isinstance(v, str) and VERSION_PATTERN.match(v) for v in value.values()):
                     raise ConfigError("api_versions maps account ids to API versions")
+                value = dict(value)
+            elif name == "profile":
+                if value not in PROFILES:
+                    raise ConfigError(f"Unknown profile: {value!r}. Known: "
+                                      f"{', '.join(PROFILES)}")
+            elif name == "profiles":
+                if not isinstance(value, dict) or not all(
+                        isinstance(k, str) and v in PROFILES for k, v in value.items()):
+                    raise ConfigError(f"profiles maps account ids to profiles "
+                                      f"({', '.join(PROFILES)})")
                 value = dict(value)
             elif isinstance(current, bool):
                 if not isinstance(value, bool):
@@ -84,6 +176,9 @@ class Settings:
     def version_of(self, account: str) -> str:
         return self.api_versions.get(account, self.api_version)
 
+    def profile_of(self, account: str) -> Profile:
+        return PROFILES[self.profiles.get(account, self.profile)]
+
 
 def parse_latency(value: Any) -> str | float:
     if value in (None, "none", "off", ""):
@@ -99,12 +194,19 @@ def parse_latency(value: Any) -> str | float:
     return number
 
 
+WORDINGS = ("old", "new")
+"""The two wordings of Stripe's 403 for a restricted key: naming ``rak_charge_read``, or
+``"Prices Read" ('plan_read')``."""
+
+
 @dataclass(frozen=True)
 class ApiKey:
     key: str
     livemode: bool
     permissions: frozenset[str] | None
-    """Object types a restricted key may read; None for a secret key (everything)."""
+    """Permissions of a restricted key (``rak_customer_read``...); None for a secret key."""
+    wording: str = "old"
+    """How its 403s name a missing permission (one of ``WORDINGS``)."""
 
     @property
     def restricted(self) -> bool:
@@ -124,7 +226,8 @@ class KeyRing:
             DEFAULT_LIVE_KEY: ApiKey(DEFAULT_LIVE_KEY, True, None),
         }
 
-    def add(self, key: str, permissions: list[str] | None) -> ApiKey:
+    def add(self, key: str, permissions: list[str] | None, wording: str = "old") -> ApiKey:
+        """Accept ``key``, replacing any key of that name (how permissions change later)."""
         match = KEY_PATTERN.match(key)
         if not match:
             raise ConfigError("A key looks like sk_test_..., sk_live_..., rk_test_... or "
@@ -135,8 +238,10 @@ class KeyRing:
                               "(permissions)")
         if not restricted and permissions is not None:
             raise ConfigError("Only restricted keys (rk_...) have permissions")
+        if wording not in WORDINGS:
+            raise ConfigError(f"wording is one of {', '.join(WORDINGS)}, not {wording!r}")
         api_key = ApiKey(key, match.group(2) == "live",
-                         frozenset(permissions) if permissions is not None else None)
+                         frozenset(permissions) if permissions is not None else None, wording)
         self.keys[key] = api_key
         return api_key
 

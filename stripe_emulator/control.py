@@ -16,8 +16,8 @@ import requests
 from aiohttp import web
 
 from .app import STATE_KEY, State, handle_api
-from .catalog import KINDS, Kind, kind_for
-from .config import ConfigError
+from .catalog import KINDS, Kind, Permission, kind_for, permission_named
+from .config import ApiKey, ConfigError
 from .mutate import MutationError
 from .store import RETENTION_SECONDS, Dataset, Obj
 
@@ -52,9 +52,20 @@ def _kind(name: Any) -> Kind:
     return kind
 
 
+def _not_a_platform(state: State, account: Any) -> bool:
+    """Whether ``account`` names a connected account of a platform that is not one."""
+    platform = state.store.platform
+    return bool(account) and account != platform and not state.settings.profile_of(
+        platform).connect_platform
+
+
 def _dataset(state: State, account: Any, livemode: Any) -> Dataset:
     if account is not None and not isinstance(account, str):
         raise ControlError("account is an account id (acct_...) or null")
+    if _not_a_platform(state, account):
+        raise ControlError(f"The platform {state.store.platform} is not a Connect platform "
+                           "under its profile, so it has no connected accounts (profile full "
+                           "makes it one)")
     dataset = state.store.dataset(account or None, bool(livemode))
     if dataset is None:
         raise ControlError(f"No such connected account: {account!r} (seed accounts on the "
@@ -197,11 +208,28 @@ async def config_set(request: web.Request, state: State) -> web.Response:
     return _json(state.settings.as_dict())
 
 
+def _key_info(api_key: ApiKey) -> dict[str, Any]:
+    return {"key": api_key.key, "livemode": api_key.livemode,
+            "permissions": sorted(api_key.permissions)
+            if api_key.permissions is not None else None,
+            "wording": api_key.wording}
+
+
+def _permission(name: Any) -> Permission:
+    """A permission named by a stream, an object type, or Stripe (rak_plan_read, plan_read)."""
+    if isinstance(name, str):
+        kind = kind_for(name)
+        if kind is not None:
+            return kind.permission
+        permission = permission_named(name)
+        if permission is not None:
+            return permission
+    raise ControlError(f"Unknown permission: {name!r} (give a stream, an object type, or "
+                       "Stripe's name: rak_customer_read or customer_read)")
+
+
 async def keys_get(request: web.Request, state: State) -> web.Response:
-    return _json({"keys": [
-        {"key": k.key, "livemode": k.livemode,
-         "permissions": sorted(k.permissions) if k.permissions is not None else None}
-        for k in state.keys.keys.values()]})
+    return _json({"keys": [_key_info(k) for k in state.keys.keys.values()]})
 
 
 async def keys_set(request: web.Request, state: State) -> web.Response:
@@ -212,19 +240,25 @@ async def keys_set(request: web.Request, state: State) -> web.Response:
     if body.get("remove"):
         return _json({"removed": state.keys.remove(key)})
     permissions = body.get("permissions")
-    objects: list[str] | None = None
+    granted: list[str] | None = None
     if permissions is not None:
         if not isinstance(permissions, list):
-            raise ControlError("permissions is a list of streams or object types it may read")
-        objects = [_kind(name).object for name in permissions]
-    api_key = state.keys.add(key, objects)
-    return _json({"key": api_key.key, "livemode": api_key.livemode,
-                  "permissions": sorted(api_key.permissions)
-                  if api_key.permissions is not None else None})
+            raise ControlError("permissions is a list of streams, object types or Stripe "
+                               "permissions it may read")
+        granted = [_permission(name).legacy for name in permissions]
+    wording = body.get("wording", "old")
+    if not isinstance(wording, str):
+        raise ControlError("wording is old or new")
+    # Adding a key again replaces it whole: that is how a test revokes a permission.
+    return _json(_key_info(state.keys.add(key, granted, wording)))
 
 
 def ground_truth_of(state: State, dataset: Dataset, kind: Kind) -> list[bytes]:
     """What a complete, correct read of the stream holds now, as its list renders it."""
+    profile = state.settings.profile_of(dataset.account)
+    if not profile.serves(kind.product, dataset.livemode):
+        # Not set up (or not a platform): no such objects exist, so a correct read has none.
+        return []
     if kind.object == "event":
         now = state.store.clock.now()
         horizon = int(now) - RETENTION_SECONDS
@@ -234,6 +268,8 @@ def ground_truth_of(state: State, dataset: Dataset, kind: Kind) -> list[bytes]:
         return [o.blob for o in reversed(dataset.top[kind.object].items) if o.listed]
     parent_kind = kind_for(kind.parent or "")
     assert parent_kind is not None
+    if not profile.serves(parent_kind.product, dataset.livemode):
+        return []
     parents: list[Obj] = [o for o in reversed(dataset.top[parent_kind.object].items)
                           if o.listed and not o.deleted]
     blobs: list[bytes] = []
@@ -244,9 +280,15 @@ def ground_truth_of(state: State, dataset: Dataset, kind: Kind) -> list[bytes]:
 
 async def ground_truth(request: web.Request, state: State) -> web.Response:
     query = request.query
-    dataset = _dataset(state, query.get("account"), _flag(query.get("livemode")))
+    account = query.get("account")
+    livemode = _flag(query.get("livemode"))
     names = query.getall("stream", [])
     kinds = [_kind(name) for name in names] if names else list(KINDS)
+    if _not_a_platform(state, account):
+        # Every request with Stripe-Account is refused: nothing of the account can be read.
+        return _json({"account": account, "livemode": livemode,
+                      "streams": {kind.stream: [] for kind in kinds}})
+    dataset = _dataset(state, account, livemode)
     streams = {kind.stream: [orjson.Fragment(blob)
                              for blob in ground_truth_of(state, dataset, kind)]
                for kind in kinds}
@@ -297,17 +339,24 @@ def make_app(state: State) -> web.Application:
 
 
 class EmulatorClient:
-    """The control API from Python (synchronous, ``requests``)."""
+    """The control API from Python (synchronous, ``requests``).
 
-    def __init__(self, base_url: str, timeout: float = 600.0) -> None:
+    Over https, ``ca_file`` is the emulator's CA (``Emulator.ca_file``) to trust.
+    """
+
+    def __init__(self, base_url: str, timeout: float = 600.0, ca_file: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        # Given with every call, not set on the session: requests lets REQUESTS_CA_BUNDLE
+        # from the environment override a session's verify, not a request's.
+        self.verify: str | bool = ca_file if ca_file is not None else True
         self.session = requests.Session()
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None,
               params: Any = None) -> Any:
         response = self.session.request(method, f"{self.base_url}/_emulator/{path}",
-                                        json=body, params=params, timeout=self.timeout)
+                                        json=body, params=params, timeout=self.timeout,
+                                        verify=self.verify)
         if response.status_code != 200:
             try:
                 message = response.json().get("error", response.text)
@@ -378,9 +427,11 @@ class EmulatorClient:
         result: dict[str, Any] = self._call("POST", "config", settings)
         return result
 
-    def add_key(self, key: str, permissions: list[str] | None = None) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("POST", "keys", {"key": key,
-                                                             "permissions": permissions})
+    def add_key(self, key: str, permissions: list[str] | None = None,
+                wording: str = "old") -> dict[str, Any]:
+        """Accept ``key``; adding it again replaces its permissions (and wording)."""
+        result: dict[str, Any] = self._call("POST", "keys", {
+            "key": key, "permissions": permissions, "wording": wording})
         return result
 
     def remove_key(self, key: str) -> bool:

@@ -96,6 +96,10 @@ class Stats:
     lock_timeouts: int = 0
     in_flight: int = 0
     peak_concurrency: int = 0
+    # TCP connections accepted, and TLS handshakes completed on them: a client that does not
+    # reuse its connections pays a handshake per request on Stripe, which shows here.
+    connections: int = 0
+    tls_handshakes: int = 0
     # How many objects each answer held (retrieves count as 1, errors as 0): a client's
     # partial and empty list pages show here.
     objects_per_answer: dict[int, int] = field(default_factory=dict)
@@ -143,6 +147,8 @@ class Stats:
             "lock_timeouts": self.lock_timeouts,
             "in_flight": self.in_flight,
             "peak_concurrency": self.peak_concurrency,
+            "connections": self.connections,
+            "tls_handshakes": self.tls_handshakes,
             "objects_per_answer": {str(k): v for k, v in sorted(self.objects_per_answer.items())},
             "per_second": [self.per_second.get(n, 0)
                            for n in range(max(self.per_second, default=-1) + 1)],

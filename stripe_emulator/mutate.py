@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .catalog import BY_OBJECT, KINDS, META, NOW, TEXT, TOGGLE, Copy, Kind, OneOf, Token, Transition, kind_for
+from .config import PROFILES, Profile, refusal
 from .generate import Generator, invoice_totals
 from .query import set_in
 from .store import RETENTION_SECONDS, Dataset, Event, Obj, Store, dump, make_event_blob, random_id
@@ -83,6 +84,8 @@ class Config:
 
     api_version: str
     max_delay: float = 0.0
+    profile: Profile = PROFILES["full"]
+    """The account's products: nothing of a product it lacks is ever made."""
 
 
 class Mutator:
@@ -97,6 +100,15 @@ class Mutator:
         self.now = int(self.now_float)
         self.gen = Generator(rng, dataset, self.now)
         self.made: list[Event] = []
+
+    def available(self, kind: Kind) -> bool:
+        """Whether the account can have objects of ``kind`` at all."""
+        return self.config.profile.serves(kind.product, self.dataset.livemode)
+
+    def _refuse_unavailable(self, kind: Kind) -> None:
+        # The API's own answer for the product, so that the control API and curl agree.
+        if not self.available(kind):
+            raise MutationError(refusal(kind.product, kind.list_path))
 
     # Events
 
@@ -135,6 +147,7 @@ class Mutator:
         dataset = self.dataset
         if kind.object == "event":
             raise MutationError("Events are made by changes to other objects, not created.")
+        self._refuse_unavailable(kind)
         if kind.parent and parent is None:
             parent_id = (fields or {}).get(kind.parent_field or "")
             if isinstance(parent_id, str):
@@ -337,6 +350,7 @@ class Mutator:
             raise MutationError(f"No such {obj.kind.object}: '{obj.id}'", 404,
                                 "resource_missing", "id")
         kind = obj.kind
+        self._refuse_unavailable(kind)
         rule = kind.delete
         if rule is not None and rule.style == "cancel" and (changes or {}).get(
                 "status") == "canceled" and event is None and transition is None:
@@ -422,6 +436,7 @@ class Mutator:
 
     def delete(self, obj: Obj) -> Obj:
         kind = obj.kind
+        self._refuse_unavailable(kind)
         rule = kind.delete
         if rule is None:
             raise MutationError(f"{kind.object} objects cannot be deleted.")
@@ -474,9 +489,12 @@ class Mutator:
     def random_ops(self, count: int, kinds: list[Kind]) -> list[dict[str, Any]]:
         """A random mix of creations, updates and deletions, each one Stripe announces."""
         ops: list[dict[str, Any]] = []
-        candidates = [k for k in kinds if k.object != "event"]
-        if not candidates:
+        changeable = [k for k in kinds if k.object != "event"]
+        if not changeable:
             raise MutationError("No stream given can be changed.")
+        candidates = [k for k in changeable if self.available(k)]
+        if not candidates:
+            return ops  # the account has none of these products: there is nothing to change
         for _ in range(count):
             kind = self.rng.choice(candidates)
             roll = self.rng.random()
@@ -596,6 +614,10 @@ class Mutator:
             assert kind is not None
             count = counts.get(kind, 0)
             if count <= 0:
+                continue
+            if not self.available(kind):
+                # "Not set up to use X" means no X objects exist: asked for, none are made.
+                made[kind.stream] = 0
                 continue
             if kind.parent and not kind.top_level and not self._has_parent(kind):
                 raise MutationError(

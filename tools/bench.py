@@ -3,12 +3,18 @@
     python -m tools.bench                 # every scenario
     python -m tools.bench --only live-1   # one of them; --list names them
     python -m tools.bench --repeat 3      # each three times, in turn, then medians
+    python -m tools.bench --no-tls        # plain http instead of HTTPS
 
 Each scenario starts the emulator with a latency profile and Stripe's rate limits, seeds it,
 runs ``source-stripe-conduit read`` as a child process with its stdout in a file, checks that
 every seeded object arrived exactly once, and prints records/s, requests/s, 429s, the ceiling
-(rate x 100 records/s), the ratio to it, the connector's CPU seconds per 1,000 records and its
-peak RSS. Figures, never pass/fail: the machine is noisy, so compare ratios within one run.
+(rate x 100 records/s), the ratio to it, the connector's CPU seconds per 1,000 records, its
+peak RSS and the connections it opened. Figures, never pass/fail: the machine is noisy, so
+compare ratios within one run.
+
+It runs over HTTPS, as Stripe does, so handshakes and connection reuse cost what they would:
+the emulator makes its own CA, and the child trusts it through ``REQUESTS_CA_BUNDLE`` alone
+(requests, and the CDK's HttpClient on it, read that variable), with an https ``api_base``.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
+import select
+import ssl
 import statistics
 import subprocess
 import sys
@@ -73,45 +80,59 @@ SCENARIOS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@dataclass(frozen=True)
+class Running:
+    process: subprocess.Popen[bytes]
+    url: str
+    ca_file: str | None  # the CA to trust over https; None over http
+
+    def http(self, path: str, body: dict[str, object] | None = None) -> object:
+        """A control call on a connection of its own (urllib sends ``Connection: close``)."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.url}{path}", data=data,
+                                         method="POST" if body is not None else "GET",
+                                         headers={"Content-Type": "application/json"})
+        context = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
+        with urllib.request.urlopen(request, timeout=600, context=context) as response:
+            return json.loads(response.read())
 
 
-def http(url: str, body: dict[str, object] | None = None) -> object:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method="POST" if body is not None else "GET",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=600) as response:
-        return json.loads(response.read())
-
-
-def start_emulator(scenario: Scenario) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    args = [sys.executable, "-m", "stripe_emulator", "--port", str(port),
+def start_emulator(scenario: Scenario, workdir: Path, tls: bool = True) -> Running:
+    args = [sys.executable, "-m", "stripe_emulator", "--port", "0",
             "--latency", scenario.latency]
     args += ["--rate-limit-test", "25", "--rate-limit-live", "100", "--per-endpoint-limit", "25"] \
         if scenario.limits else ["--no-rate-limit"]
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    if tls:
+        args += ["--tls", "--ca-file", str(workdir / "emulator-ca.pem")]
+    # Its errors go to a file: a pipe nobody reads after start-up could fill and stall it.
+    log_path = workdir / "emulator.log"
+    with open(log_path, "wb") as log:
+        # Unbuffered: select() must see every line still unread, none held in a buffer.
+        process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, bufsize=0)
+    assert process.stdout is not None
+    # It prints its URL once it accepts requests, then (with --tls) the CA file's path.
+    needed = 2 if tls else 1
+    lines: list[str] = []
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            http(f"{url}/_emulator/clock")
-            return process, url
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("the emulator did not start")
+    while len(lines) < needed:
+        ready, _, _ = select.select([process.stdout], [], [], max(deadline - time.monotonic(), 0))
+        line = process.stdout.readline().decode().strip() if ready else ""
+        if not line:  # its exit, or the deadline
+            process.kill()
+            process.wait()
+            process.stdout.close()
+            raise RuntimeError(f"the emulator did not start: {log_path.read_text()[-2000:]}")
+        lines.append(line)
+    return Running(process, lines[0], lines[1] if tls else None)
 
 
-def run(scenario: Scenario, workdir: Path) -> dict[str, object]:
-    emulator, url = start_emulator(scenario)
+def run(scenario: Scenario, workdir: Path, tls: bool = True) -> dict[str, object]:
+    emulator = start_emulator(scenario, workdir, tls)
+    url, http = emulator.url, emulator.http
     try:
         started = time.monotonic()
-        http(f"{url}/_emulator/seed", {"counts": scenario.counts, "seed": 42,
-                                       "livemode": scenario.live})
+        http("/_emulator/seed", {"counts": scenario.counts, "seed": 42,
+                                 "livemode": scenario.live})
         seed_seconds = time.monotonic() - started
         expected = sum(scenario.counts.values())
         config = {"secret_key": scenario.key, "api_base": url, "lag_seconds": 0,
@@ -123,18 +144,25 @@ def run(scenario: Scenario, workdir: Path) -> dict[str, object]:
         (workdir / "config.json").write_text(json.dumps(config))
         (workdir / "catalog.json").write_text(json.dumps(catalog))
         out_path = workdir / f"{scenario.name}.jsonl"
-        http(f"{url}/_emulator/stats/reset", {})
+        # The connector learns of TLS only from the https api_base and the CA bundle.
+        env = dict(os.environ)
+        if emulator.ca_file is not None:
+            env["REQUESTS_CA_BUNDLE"] = emulator.ca_file
+        http("/_emulator/stats/reset", {})
         with open(out_path, "wb") as out:
             started, started_wall = time.monotonic(), time.time()
             child = subprocess.Popen(
                 [sys.executable, "-m", "source_stripe_conduit.run", "read", "--config",
                  str(workdir / "config.json"), "--catalog", str(workdir / "catalog.json")],
-                stdout=out, stderr=subprocess.STDOUT)
+                stdout=out, stderr=subprocess.STDOUT, env=env)
             _, status, usage = os.wait4(child.pid, 0)
             ended = time.monotonic()
             elapsed = ended - started
-        stats = http(f"{url}/_emulator/stats")
+        stats = http("/_emulator/stats")
         assert isinstance(stats, dict)
+        # The stats call's own connection (and handshake) was counted before it answered.
+        connections = int(stats["connections"]) - 1
+        handshakes = int(stats["tls_handshakes"]) - (1 if tls else 0)
         ids: set[str] = set()
         records = duplicates = 0
         errors: list[str] = []
@@ -170,6 +198,8 @@ def run(scenario: Scenario, workdir: Path) -> dict[str, object]:
             "cpu_s_per_1000": round(cpu / max(records, 1) * 1000, 4),
             "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
             "peak_concurrency": stats.get("peak_concurrency"),
+            # Connections the emulator accepted from the connector, and TLS handshakes done.
+            "tls": tls, "connections": connections, "tls_handshakes": handshakes,
             # Answers by how many objects they held: every range ends in a partial page.
             "answers": answer_sizes(stats),
             "requests_each_second": stats.get("per_second"),
@@ -182,8 +212,10 @@ def run(scenario: Scenario, workdir: Path) -> dict[str, object]:
             "seed_seconds": round(seed_seconds, 1), "errors": errors[:3],
         }
     finally:
-        emulator.terminate()
-        emulator.wait(timeout=30)
+        emulator.process.terminate()
+        emulator.process.wait(timeout=30)
+        if emulator.process.stdout is not None:
+            emulator.process.stdout.close()
 
 
 def answer_sizes(stats: dict[str, object]) -> dict[str, int]:
@@ -202,6 +234,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs of each scenario, in turn; then the median and range")
     parser.add_argument("--list", action="store_true")
+    parser.add_argument("--no-tls", action="store_true",
+                        help="plain http instead of HTTPS with the emulator's own CA")
     args = parser.parse_args()
     if args.list:
         for s in SCENARIOS:
@@ -213,7 +247,7 @@ def main() -> None:
         # Scenarios take turns, so that a slow minute of a noisy machine is shared out.
         for _ in range(args.repeat):
             for scenario in chosen:
-                result = run(scenario, Path(tmp))
+                result = run(scenario, Path(tmp), tls=not args.no_tls)
                 results[scenario.name].append(result)
                 print(json.dumps(result), flush=True)
                 print(summary(scenario, result), flush=True)
@@ -234,7 +268,8 @@ def summary(scenario: Scenario, result: dict[str, object]) -> str:
     return (f"  {scenario.name}: {result['records_per_s']} records/s{ratio},"
             f" {result['requests_per_s']} req/s, 429s {result['429s']}"
             f" ({result['429_share']:.2%}), CPU {result['cpu_s_per_1000']} s/1000 records,"
-            f" peak RSS {result['peak_rss_mb']} MB, {answers['partial']} partial pages,"
+            f" peak RSS {result['peak_rss_mb']} MB, {result['connections']} connections"
+            f" ({'https' if result['tls'] else 'http'}), {answers['partial']} partial pages,"
             f" start-up {result['startup_s']} s, {'complete' if ok else 'INCOMPLETE'}")
 
 

@@ -77,6 +77,7 @@ def test_a_restricted_key_reads_only_what_it_may(api: Api, control: EmulatorClie
 
 
 def test_stripe_account_scopes_every_call(api: Api, control: EmulatorClient) -> None:
+    control.configure(profile="full")  # a Connect platform
     control.seed({"accounts": 2, "customers": 4}, seed=4)
     accounts = api.ids("/v1/accounts")
     assert len(accounts) == 2

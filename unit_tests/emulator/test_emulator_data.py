@@ -43,6 +43,7 @@ def test_every_path_has_its_list_parameters() -> None:
 
 
 def seeded(control: EmulatorClient) -> dict[str, list[dict[str, Any]]]:
+    control.configure(profile="full")  # every product, so that every stream has objects
     control.seed(EVERY_STREAM, seed=11, years=0.05)
     control.mutate_random(150, seed=12)
     streams: dict[str, list[dict[str, Any]]] = control.ground_truth()
@@ -135,6 +136,7 @@ def test_ground_truth_of_one_stream_and_by_object_type(control: EmulatorClient) 
 def test_the_connectors_list_paths_are_served(api: Api, control: EmulatorClient) -> None:
     resources = pytest.importorskip("source_stripe_conduit.resources")
     parents = sorted({r.parent for r in resources.RESOURCES if r.parent})
+    control.configure(profile="full")
     control.seed({parent: 1 for parent in parents}, seed=14)
     for resource in resources.RESOURCES:
         path, params = resource.path, dict(resource.list_params)

@@ -302,6 +302,7 @@ def test_upcoming_invoice_events_carry_an_invoice_without_id(
 
 def test_each_account_can_have_its_own_default_version(api: Api,
                                                        control: EmulatorClient) -> None:
+    control.configure(profile="full")  # a Connect platform
     control.seed({"accounts": 1}, seed=22)
     account = api.ids("/v1/accounts")[0]
     control.configure(api_versions={account: "2023-08-16"})
