@@ -126,7 +126,10 @@ def start_emulator(scenario: Scenario, workdir: Path, tls: bool = True) -> Runni
     return Running(process, lines[0], lines[1] if tls else None)
 
 
-def run(scenario: Scenario, workdir: Path, tls: bool = True) -> dict[str, object]:
+def run(scenario: Scenario, workdir: Path, tls: bool = True,
+        connector: Path | None = None) -> dict[str, object]:
+    """One run of ``scenario``; ``connector`` is another checkout whose connector runs instead
+    of this one (the child's working directory comes first on its import path)."""
     emulator = start_emulator(scenario, workdir, tls)
     url, http = emulator.url, emulator.http
     try:
@@ -154,7 +157,7 @@ def run(scenario: Scenario, workdir: Path, tls: bool = True) -> dict[str, object
             child = subprocess.Popen(
                 [sys.executable, "-m", "source_stripe_conduit.run", "read", "--config",
                  str(workdir / "config.json"), "--catalog", str(workdir / "catalog.json")],
-                stdout=out, stderr=subprocess.STDOUT, env=env)
+                stdout=out, stderr=subprocess.STDOUT, env=env, cwd=connector)
             _, status, usage = os.wait4(child.pid, 0)
             ended = time.monotonic()
             elapsed = ended - started
@@ -189,7 +192,9 @@ def run(scenario: Scenario, workdir: Path, tls: bool = True) -> dict[str, object
         rate_limited = int(stats["rate_limited"])
         ceiling = scenario.ceiling()
         return {
-            "scenario": scenario.name, "note": scenario.note, "exit": os.waitstatus_to_exitcode(status),
+            "scenario": scenario.name, "note": scenario.note,
+            "connector": str(connector) if connector else "this checkout",
+            "exit": os.waitstatus_to_exitcode(status),
             "expected": expected, "records": records, "unique": len(ids), "duplicates": duplicates,
             "seconds": round(elapsed, 2), "records_per_s": round(records / elapsed),
             "requests_per_s": round(requests / elapsed, 1), "requests": requests,
@@ -236,28 +241,38 @@ def main() -> None:
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--no-tls", action="store_true",
                         help="plain http instead of HTTPS with the emulator's own CA")
+    parser.add_argument("--baseline", type=Path,
+                        help="another checkout (a git worktree): each run is made with its "
+                             "connector too, in turn, to compare within one run")
     args = parser.parse_args()
     if args.list:
         for s in SCENARIOS:
             print(f"{s.name}: {s.note}")
         return
     chosen = [s for s in SCENARIOS if not args.only or s.name in args.only]
-    results: dict[str, list[dict[str, object]]] = {s.name: [] for s in chosen}
+    connectors: list[Path | None] = [None, *([args.baseline.resolve()] if args.baseline else [])]
+    results: dict[tuple[str, Path | None], list[dict[str, object]]] = {
+        (s.name, c): [] for s in chosen for c in connectors}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        # Scenarios take turns, so that a slow minute of a noisy machine is shared out.
+        # Scenarios (and connectors) take turns, so that a slow minute of a noisy machine is
+        # shared out.
         for _ in range(args.repeat):
             for scenario in chosen:
-                result = run(scenario, Path(tmp), tls=not args.no_tls)
-                results[scenario.name].append(result)
-                print(json.dumps(result), flush=True)
-                print(summary(scenario, result), flush=True)
+                for connector in connectors:
+                    result = run(scenario, Path(tmp), tls=not args.no_tls, connector=connector)
+                    results[(scenario.name, connector)].append(result)
+                    print(json.dumps(result), flush=True)
+                    print(summary(scenario, result), flush=True)
     if args.repeat > 1:
         for scenario in chosen:
-            runs = results[scenario.name]
-            key = "ratio" if scenario.ceiling() else "records_per_s"
-            values = sorted(float(str(r[key])) for r in runs)
-            print(f"{scenario.name}: {key} median {statistics.median(values):g}, "
-                  f"range {values[0]:g} to {values[-1]:g} over {len(values)} runs", flush=True)
+            for connector in connectors:
+                runs = results[(scenario.name, connector)]
+                name = scenario.name + (" (baseline)" if connector else "")
+                for key in ("ratio" if scenario.ceiling() else "records_per_s",
+                            "cpu_s_per_1000", "peak_rss_mb", "connections"):
+                    values = sorted(float(str(r[key])) for r in runs)
+                    print(f"{name}: {key} median {statistics.median(values):g}, range "
+                          f"{values[0]:g} to {values[-1]:g} over {len(values)} runs", flush=True)
 
 
 def summary(scenario: Scenario, result: dict[str, object]) -> str:
@@ -265,7 +280,8 @@ def summary(scenario: Scenario, result: dict[str, object]) -> str:
     ratio = f" = {result['ratio']:.2f} of {result['ceiling']:.0f}" if result["ratio"] else ""
     answers = result["answers"]
     assert isinstance(answers, dict)
-    return (f"  {scenario.name}: {result['records_per_s']} records/s{ratio},"
+    name = scenario.name + ("" if result["connector"] == "this checkout" else " (baseline)")
+    return (f"  {name}: {result['records_per_s']} records/s{ratio},"
             f" {result['requests_per_s']} req/s, 429s {result['429s']}"
             f" ({result['429_share']:.2%}), CPU {result['cpu_s_per_1000']} s/1000 records,"
             f" peak RSS {result['peak_rss_mb']} MB, {result['connections']} connections"
