@@ -25,7 +25,8 @@ RUN python -m venv /opt/source-stripe-conduit \
  && rm -rf /tmp/deps build *.egg-info
 # 2. The project: the wheel `pip install .` builds, in place of the metadata-only one. Then the
 #    installer (pip) leaves the runtime venv; setuptools stays, airbyte-cdk depends on it.
-#    .dockerignore lets in only what setup.py packages (no tests, venvs, caches or .git).
+#    .dockerignore lets in only setup.py and the connector's package (no emulator, tests, venvs,
+#    caches or .git), so this wheel is the connector's alone.
 COPY . .
 RUN python -m pip wheel --use-pep517 --no-deps --wheel-dir /tmp/dist . \
  && /opt/source-stripe-conduit/bin/python -m pip install --no-deps --force-reinstall /tmp/dist/*.whl \

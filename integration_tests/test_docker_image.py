@@ -3,7 +3,7 @@
 The image is built once per session; then ``spec``, ``check``, ``discover`` and ``read`` run
 through it against the local Stripe emulator, and must answer what the installed package answers.
 It must also run as a non-root user, carry Airbyte's labels and entry point, and hold none of the
-test or emulator dependencies.
+test or emulator dependencies, nor the emulator itself.
 
 Skipped, with the reason, where no container tool works (a laptop without podman or a Docker
 engine), unless CI=true on a machine with ../shared/container-build: there it must run (the CI
@@ -39,6 +39,8 @@ SEED = 42
 # Fields that say when the record was observed, not what it holds: they differ between two reads.
 OBSERVATION_FIELDS = ("updated", "_ab_cdc_updated_at")
 FORBIDDEN_DISTRIBUTIONS = ("pytest", "aiohttp", "requests-mock", "ruff")
+# Packages of this project that stay out of the image: the emulator comes with a checkout.
+FORBIDDEN_PACKAGES = ("stripe_emulator",)
 BUILD_TIMEOUT = 600
 RUN_TIMEOUT = 180
 
@@ -332,3 +334,17 @@ def test_no_test_or_emulator_dependencies_in_the_image(tool: Tool, image: str) -
     assert "airbyte-cdk" in found["dists"]
     assert not [d for d in FORBIDDEN_DISTRIBUTIONS if d in found["dists"]], found["dists"]
     assert found["modules"] == []
+
+
+@pytest.mark.parametrize("package", FORBIDDEN_PACKAGES)
+def test_the_image_holds_the_connector_not_the_emulator(tool: Tool, image: str,
+                                                        package: str) -> None:
+    done = tool("run", "--rm", "--entrypoint", "python", image, "-c", f"import {package}",
+                check=False)
+    assert done.returncode != 0, f"`import {package}` works in the image"
+    assert f"ModuleNotFoundError: No module named '{package}'" in done.stderr, done.stderr[-4000:]
+    # ... and the connector's distribution lists none of its files.
+    probe = ("import importlib.metadata as m; "
+             "print(sorted(str(f) for f in m.files('source-stripe-conduit') or ()))")
+    files = tool("run", "--rm", "--entrypoint", "python", image, "-c", probe).stdout
+    assert f"'{package}/" not in files, files[-4000:]

@@ -44,6 +44,7 @@ from source_stripe_conduit.availability import (
 )
 from source_stripe_conduit.config import SPEC, Config, ConfigError, parse_config, prepare
 from source_stripe_conduit.governor import MAX_PAGES_IN_FLIGHT, Governor
+from source_stripe_conduit.messages import StreamMessages
 from source_stripe_conduit.resources import BY_STREAM, RESOURCES, Resource
 from source_stripe_conduit.sync import StreamSync
 from source_stripe_conduit.transport.client import StripeClient
@@ -163,9 +164,10 @@ class SourceStripeConduit(Source):
                 logger.warning(f"Stream '{configured.stream.name}' is not offered by this source "
                                f"(refresh the connection's schema); skipping it.")
                 continue
+            messages = StreamMessages(resource.stream, repository, resource.event_object)
             sync = StreamSync(resource, configured.sync_mode, config=parsed, client=client,
                               governor=governor, state_manager=state_manager,
-                              message_repository=repository, logger=logger)
+                              messages=messages)
             streams.append(DefaultStream(
                 partition_generator=sync,
                 name=resource.stream,

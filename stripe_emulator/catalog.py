@@ -34,8 +34,6 @@ TEXT = Token("text")
 """A fresh short sentence."""
 TOGGLE = Token("toggle")
 """The opposite of the current boolean."""
-NONE_TOKEN = Token("none")
-"""Sentinel meaning "no value" where None is a real value."""
 
 
 @dataclass(frozen=True)

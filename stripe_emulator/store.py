@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from .catalog import BY_OBJECT, KINDS, Kind
+from .catalog import KINDS, Kind
 
 RETENTION_SECONDS = 30 * 24 * 3600
 """Stripe lists events of the last 30 days only."""
@@ -364,10 +364,6 @@ def make_event_blob(event_id: str, event_type: str, created: int, object_blob: b
         "type": event_type,
     })
     return dump(body)
-
-
-def kind_of(object_type: str) -> Kind:
-    return BY_OBJECT[object_type]
 
 
 PLATFORM_ACCOUNT = "acct_1EmulatorPlatfrm"

@@ -11,8 +11,8 @@ import pytest
 from helpers import DAY, NOW, FakeStripe, config, record_data, run_read, stream_states
 
 from source_stripe_conduit.governor import MAX_PAGES_PER_STREAM, Governor
+from source_stripe_conduit.iterator.planning import MIN_SPLIT_PAGES, plan_pieces
 from source_stripe_conduit.iterator.position import Range
-from source_stripe_conduit.sync import MIN_SPLIT_PAGES, plan_pieces
 
 # -- plan_pieces ------------------------------------------------------------------------------------
 

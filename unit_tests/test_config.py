@@ -3,6 +3,7 @@ key never shows; check, discover and read turn a bad configuration into Airbyte'
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +26,19 @@ from helpers import (
 )
 
 from source_stripe_conduit.config import (
+    _PARSERS,
     DEFAULT_API_BASE,
     DEFAULT_BATCH_SIZE,
     DEFAULT_STRIPE_VERSION,
+    FIELDS,
     LIVE_REQUESTS_PER_SECOND,
     SPEC,
     TEST_REQUESTS_PER_SECOND,
     Config,
     ConfigError,
+    Field,
     parse_config,
+    prepare,
 )
 from source_stripe_conduit.resources import BY_STREAM
 from source_stripe_conduit.source import SourceStripeConduit
@@ -251,6 +256,108 @@ def test_spec_marks_the_key_secret_and_matches_the_limits() -> None:
     assert (properties["batch_size"]["minimum"], properties["batch_size"]["maximum"]) == (1, 100)
     # Every spec property is a field the parser reads.
     assert set(properties) - {"resource_names"} <= set(Config.__dataclass_fields__)
+
+
+# -- the table of fields: the spec and the parser from the same rows ------------------------------
+
+# The spec as it was written out by hand before it was generated from FIELDS.
+FROZEN_SPEC = Path(__file__).parent / "data" / "spec.json"
+INTEGERS = [f for f in FIELDS if f.kind == "integer"]
+NUMBERS = [f for f in FIELDS if f.kind == "number"]
+
+
+def test_the_generated_spec_is_the_frozen_one_key_for_key_and_type_for_type() -> None:
+    # Compared as text, so the order of keys and 60.0 against 60 count too.
+    assert json.dumps(SPEC, indent=2, ensure_ascii=False) + "\n" == FROZEN_SPEC.read_text()
+
+
+def test_every_spec_property_has_a_row_and_every_row_a_property() -> None:
+    names = [f.name for f in FIELDS]
+    assert len(names) == len(set(names))
+    assert set(names) == set(SPEC["properties"])
+    assert [f.name for f in sorted(FIELDS, key=lambda f: f.order)] == list(SPEC["properties"])
+    assert SPEC["required"] == [f.name for f in FIELDS if f.missing]
+
+
+def test_every_config_attribute_is_read_by_exactly_one_row() -> None:
+    assert sorted(f.target for f in FIELDS) == sorted(Config.__dataclass_fields__)
+    assert FIELDS[0].name == "secret_key"  # read first: the key mode picks defaults
+
+
+def test_every_row_has_a_parser_and_the_bounds_it_needs() -> None:
+    assert {f.kind for f in FIELDS} <= set(_PARSERS)
+    for f in INTEGERS:
+        assert f.type == "integer" and f.minimum is not None and f.maximum is not None, f.name
+    for f in NUMBERS:
+        assert f.type == "number" and f.exclusive_minimum is not None and f.high is not None, f.name
+    for f in FIELDS:
+        assert bool(f.choices) == (f.kind == "choice"), f.name
+
+
+def test_a_spec_default_is_the_config_default() -> None:
+    for f in FIELDS:
+        if f.default is not None:
+            assert Config.__dataclass_fields__[f.target].default == f.default, f.name
+            assert type(Config.__dataclass_fields__[f.target].default) is type(f.default), f.name
+
+
+@pytest.mark.parametrize("field", INTEGERS, ids=[f.name for f in INTEGERS])
+def test_integer_bounds_come_from_the_row(field: Field) -> None:
+    low, high = field.minimum, field.maximum
+    assert (SPEC["properties"][field.name]["minimum"], SPEC["properties"][field.name]["maximum"]) == (
+        low, high)
+    assert getattr(parse_config(config(**{field.name: low})), field.target) == low
+    assert getattr(parse_config(config(**{field.name: str(high)})), field.target) == high
+    for outside in (low - 1, high + 1):
+        with pytest.raises(ConfigError, match=f"'{field.name}': must be from {low} to {high}, got"):
+            parse_config(config(**{field.name: outside}))
+
+
+@pytest.mark.parametrize("field", NUMBERS, ids=[f.name for f in NUMBERS])
+def test_number_bounds_come_from_the_row(field: Field) -> None:
+    low, high = field.exclusive_minimum, field.high
+    assert low is not None and high is not None
+    assert SPEC["properties"][field.name]["exclusiveMinimum"] == low
+    assert SPEC["properties"][field.name].get("maximum") == field.maximum
+    assert getattr(parse_config(config(**{field.name: high})), field.target) == high
+    for outside in (low, high * 1.01):
+        with pytest.raises(ConfigError, match=f"'{field.name}': must be above {low:g} and at most"):
+            parse_config(config(**{field.name: outside}))
+
+
+def test_choices_come_from_the_row() -> None:
+    hydrate = next(f for f in FIELDS if f.name == "hydrate")
+    assert SPEC["properties"]["hydrate"]["enum"] == list(hydrate.choices)
+    for choice in hydrate.choices:
+        assert parse_config(config(hydrate=choice)).hydrate == choice
+    with pytest.raises(ConfigError, match="'hydrate': must be one of auto, always, never, got 'Auto'"):
+        parse_config(config(hydrate="Auto"))
+
+
+def test_left_out_fields_take_the_row_default_and_the_rate_follows_the_key() -> None:
+    parsed = parse_config({"secret_key": "sk_live_abc"})
+    for f in FIELDS:
+        if f.default is not None:
+            assert getattr(parsed, f.target) == f.default, f.name
+    assert parsed.requests_per_second == LIVE_REQUESTS_PER_SECOND
+
+
+def test_prepare_types_the_non_string_fields_and_leaves_strings_as_written() -> None:
+    prepared = prepare({"secretKey": f" {SECRET} ", "batchSize": "10", "snapshot": "false",
+                        "resourceName": "customer", "request_timeout_seconds": "2.5",
+                        "api_base": "https://api.stripe.com/", "start_date": "2023-01-01"})
+    assert prepared == {"secret_key": f" {SECRET} ", "batch_size": 10, "snapshot": False,
+                        "resource_names": ["customers"], "request_timeout_seconds": 2.5,
+                        "api_base": "https://api.stripe.com/", "start_date": "2023-01-01"}
+
+
+def test_prepare_drops_the_bad_value_and_carries_the_message_naming_the_field() -> None:
+    prepared = prepare(config(batch_size=0, hydrate="sometimes"))
+    assert "batch_size" not in prepared and prepared["hydrate"] == "sometimes"
+    message = "Config field 'batch_size': must be from 1 to 100, got 0"
+    assert prepared["_config_error"] == {"field": "batch_size", "message": message}
+    with pytest.raises(ConfigError, match=message):
+        parse_config(prepared)
 
 
 # -- through the entrypoint -----------------------------------------------------------------------

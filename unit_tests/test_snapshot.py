@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 from helpers import NOW, FakeStripe, stripe_error
 
@@ -141,21 +139,44 @@ def test_unpaginated_list_is_one_page(client: StripeClient, fake: FakeStripe) ->
 
 
 def test_deleted_cursor_object_continues_from_its_created_time(
-        client: StripeClient, fake: FakeStripe, caplog: pytest.LogCaptureFixture) -> None:
+        client: StripeClient, fake: FakeStripe) -> None:
     _customers(fake, 10)  # cus_005 created NOW-950
     fake.remove("/v1/customers", "cus_005")
     rng = Range(gte=NOW - 990, cursor="cus_005", cursor_created=NOW - 950)
-    with caplog.at_level(logging.WARNING, logger="airbyte"):
-        page = read_range_page(client, BY_STREAM["customers"], rng, batch_size=3,
-                               observed_at=OBSERVED)
+    page = read_range_page(client, BY_STREAM["customers"], rng, batch_size=3,
+                           observed_at=OBSERVED)
     first, retry = fake.calls("/v1/customers")
     assert first.get("starting_after") == "cus_005"
     assert retry.get("starting_after") is None
-    assert retry.get("created[lte]") == str(NOW - 950)
-    assert retry.get("created[gte]") == str(NOW - 990) and retry.get("created[lt]") is None
+    # Up to the cursor's second, included (created[lt] one second later).
+    assert retry.get("created[lt]") == str(NOW - 949)
+    assert retry.get("created[gte]") == str(NOW - 990)
     assert [r["id"] for r in page.records] == ["cus_004", "cus_003", "cus_002"]
-    assert page.remaining == rng.advanced("cus_002", NOW - 980)
-    assert "cus_005 no longer exists" in caplog.text
+    # The bound stays with the range for the pages after this one.
+    assert page.remaining == Range(gte=NOW - 990, lt=NOW - 949).advanced("cus_002", NOW - 980)
+    assert any("cus_005 no longer exists" in w for w in page.warnings)
+
+
+def test_a_deleted_cursor_of_a_list_without_created_filter_reemits_nothing_on_later_pages(
+        client: StripeClient, fake: FakeStripe) -> None:
+    # 10 payment links, pages of 3: [9, 8, 7] [6, 5, 4] then plink_4, the cursor, is deleted.
+    for i in range(10):
+        fake.add("/v1/payment_links", {"id": f"plink_{i}", "object": "payment_link",
+                                       "created": NOW - 1000 + i * 10})
+    resource = BY_STREAM["payment_links"]
+    first = read_range_page(client, resource, Range(), batch_size=3, observed_at=OBSERVED)
+    second = read_range_page(client, resource, first.remaining or Range(), batch_size=3,
+                             observed_at=OBSERVED)
+    assert second.remaining is not None and second.remaining.cursor == "plink_4"
+    fake.remove("/v1/payment_links", "plink_4")
+    emitted = [r["id"] for r in first.records + second.records]
+    piece: Range | None = second.remaining
+    while piece is not None:
+        page = read_range_page(client, resource, piece, batch_size=3, observed_at=OBSERVED)
+        emitted += [r["id"] for r in page.records]
+        piece = page.remaining
+    # Each once: plink_4 went out before it was deleted, none of the newer ones again.
+    assert emitted == [f"plink_{i}" for i in range(9, -1, -1)]
 
 
 def test_deleted_cursor_of_a_list_without_created_filter_is_clipped_at_its_time(

@@ -16,36 +16,27 @@ consistent, and an event that becomes visible late must not land behind a cursor
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
+from source_stripe_conduit.iterator.children import children_of, fan_out
 from source_stripe_conduit.iterator.position import Position
-from source_stripe_conduit.iterator.snapshot import list_children
 from source_stripe_conduit.records import observed
 from source_stripe_conduit.resources import MAX_EVENT_TYPES_PER_REQUEST, Op, Resource
 from source_stripe_conduit.transport.client import StripeClient
 from source_stripe_conduit.transport.errors import StripeError
-
-logger = logging.getLogger("airbyte")
 
 # Stripe lists events of the last 30 days. A position is treated as at risk an hour before
 # that, so a sync that takes a while cannot step over the edge mid-read.
 RETENTION_SECONDS = 30 * 24 * 3600
 RETENTION_MARGIN_SECONDS = 3600
 
-# Fetches of one page (objects fetched again, parents' children listed again) run side by side
-# (within the rate budget): one by one, a page of 100 changes would take 100 round trips.
-FETCH_THREADS = 8
-
-T = TypeVar("T")
-
-Start = Literal["cursor", "created_at", "resnapshot"]
+EventsFrom = Literal["cursor", "created_at"]
+"""Where a page of events starts: after the cursor event, or at ``created_at``."""
+Resume = EventsFrom | Literal["resnapshot"]
 
 
-def cdc_start(position: Position, now: int) -> Start:
+def cdc_start(position: Position, now: int) -> Resume:
     """How CDC goes on from ``position`` at server time ``now``.
 
     Everything older than the cursor event and everything created before ``created_at`` has
@@ -71,6 +62,7 @@ class EventsPage:
     """Id and created time of the newest event read, whether emitted or skipped."""
     has_more: bool
     skipped: int
+    warnings: tuple[str, ...] = ()
 
 
 def event_type_params(resource: Resource) -> list[tuple[str, str]]:
@@ -85,7 +77,7 @@ def event_type_params(resource: Resource) -> list[tuple[str, str]]:
 
 
 def read_events_page(client: StripeClient, resource: Resource, position: Position, *,
-                     start: Start, upper: int, batch_size: int, hydrate: str = "never",
+                     start: EventsFrom, upper: int, batch_size: int, hydrate: str = "never",
                      version: str = "") -> EventsPage:
     base: list[tuple[str, str | int]] = [("limit", batch_size), ("created[lte]", upper),
                                          *event_type_params(resource)]
@@ -105,8 +97,9 @@ def read_events_page(client: StripeClient, resource: Resource, position: Positio
     if position.index and start == "cursor":
         # A Conduit position can point inside a page: that many records are already out.
         events = events[position.index:]
+    warnings: list[str] = []
     if resource.parent_events:
-        outcomes = _children_records(client, resource, events)
+        outcomes = _children_records(client, resource, events, warnings)
     else:
         fetched = _hydrate(client, resource, events, hydrate, version)
         outcomes = [_record(resource, event, fetched) for event in events]
@@ -117,7 +110,7 @@ def read_events_page(client: StripeClient, resource: Resource, position: Positio
             skipped += 1
         else:
             records.extend(outcome)
-    return EventsPage(records, newest, has_more, skipped)
+    return EventsPage(records, newest, has_more, skipped, tuple(warnings))
 
 
 def _oldest_page(client: StripeClient, resource: Resource,
@@ -159,8 +152,8 @@ def _record(resource: Resource, event: dict[str, Any],
     return [observed(obj, int(event["created"]), deleted=op is Op.DELETE)]
 
 
-def _children_records(client: StripeClient, resource: Resource,
-                      events: list[dict[str, Any]]) -> list[list[dict[str, Any]] | None]:
+def _children_records(client: StripeClient, resource: Resource, events: list[dict[str, Any]],
+                      warnings: list[str]) -> list[list[dict[str, Any]] | None]:
     """Records of each event (None: skipped) for a stream kept current by its parent's events.
 
     A parent changed in the page is listed once, at its last event there: the list shows the
@@ -177,8 +170,7 @@ def _children_records(client: StripeClient, resource: Resource,
             last[item[1]["id"]] = index
             if item[0] is Op.DELETE:
                 deleted.add(item[1]["id"])
-    children = _fetch_all(lambda parent_id: list_children(client, resource, parent_id),
-                          sorted(last.keys() - deleted))
+    children = children_of(client, resource, sorted(last.keys() - deleted))
     outcomes: list[list[dict[str, Any]] | None] = []
     for index, (event, item) in enumerate(zip(events, found, strict=True)):
         if item is None:
@@ -188,7 +180,7 @@ def _children_records(client: StripeClient, resource: Resource,
         at = int(event["created"])
         if op is Op.DELETE:
             outcomes.append([observed(child, at, deleted=True)
-                             for child in _embedded(resource, parent)])
+                             for child in _embedded(resource, parent, warnings)])
         elif last[parent["id"]] == index and parent["id"] in children:
             outcomes.append([observed(child, at) for child in children[parent["id"]]])
         else:
@@ -196,13 +188,14 @@ def _children_records(client: StripeClient, resource: Resource,
     return outcomes
 
 
-def _embedded(resource: Resource, parent: dict[str, Any]) -> list[dict[str, Any]]:
+def _embedded(resource: Resource, parent: dict[str, Any],
+              warnings: list[str]) -> list[dict[str, Any]]:
     """The children a parent object embeds (the first page of its list)."""
     nested = parent.get(resource.embedded) if resource.embedded else None
     if not isinstance(nested, dict):
         return []
     if nested.get("has_more"):
-        logger.warning(
+        warnings.append(
             f"Stream '{resource.stream}': deleted {resource.event_object} {parent['id']} "
             f"embeds only the first page of its {resource.embedded}; the rest cannot be "
             f"deleted and stay until a full refresh.")
@@ -236,13 +229,5 @@ def _hydrate(client: StripeClient, resource: Resource, events: list[dict[str, An
                 return None
             raise
 
-    fetched = _fetch_all(fetch, sorted(wanted))
+    fetched = fan_out(fetch, sorted(wanted))
     return {i: obj for i, obj in fetched.items() if obj is not None}
-
-
-def _fetch_all(fetch: Callable[[str], T], keys: list[str]) -> dict[str, T]:
-    """``fetch`` of every key, side by side."""
-    if not keys:
-        return {}
-    with ThreadPoolExecutor(min(FETCH_THREADS, len(keys))) as pool:
-        return dict(zip(keys, pool.map(fetch, keys), strict=True))

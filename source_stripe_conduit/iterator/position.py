@@ -63,6 +63,15 @@ class Range:
     def advanced(self, last_id: str, last_created: int) -> Range:
         return replace(self, cursor=last_id, cursor_created=last_created)
 
+    def below_cursor(self) -> Range:
+        """The range again from its cursor's second down, without the cursor: for when the
+        cursor object was deleted between two pages. The bound stays with the range for every
+        later page (objects of that very second may come twice)."""
+        if self.cursor_created is None:
+            return replace(self, cursor=None)
+        top = self.cursor_created + 1
+        return Range(self.gte, top if self.lt is None else min(self.lt, top))
+
     def split(self, at: int) -> tuple[Range, Range]:
         """The part still to read cut at ``at``: (this range from ``at`` up, a new one below)."""
         return replace(self, gte=at), Range(gte=self.gte, lt=at)

@@ -32,12 +32,13 @@ from source_stripe_conduit.transport.errors import (
 )
 
 Params = Sequence[tuple[str, str | int]]
-# Requests of one sync in flight at once, at most: the governor's pages, plus the fetches of
-# change capture (objects fetched again, children listed again), the account lookup and the
-# probes of check and discover. The connection pool holds as many, so no request waits for a
-# connection or opens one that the pool then discards: against api.stripe.com every new
-# connection is a TLS handshake.
-MAX_REQUESTS_IN_FLIGHT = MAX_PAGES_IN_FLIGHT + 16
+# Requests of one sync in flight at once, at most: the governor's pages, plus what pages fan
+# out (children listed, objects fetched again: iterator/children.py), which also covers the
+# account lookup and the probes of check and discover. The connection pool holds as many, so
+# no request waits for a connection or opens one that the pool then discards: against
+# api.stripe.com every new connection is a TLS handshake.
+FAN_OUT_REQUESTS = 16
+MAX_REQUESTS_IN_FLIGHT = MAX_PAGES_IN_FLIGHT + FAN_OUT_REQUESTS
 # Requests that serve the whole sync are counted under this name.
 ACCOUNT_STREAM = "account"
 
@@ -55,7 +56,6 @@ class StreamCounters:
     attempts: int = 0
     """Every response received, retried ones included."""
     rate_limited: int = 0
-    seconds: float = 0.0
 
     @property
     def retries(self) -> int:
@@ -65,7 +65,6 @@ class StreamCounters:
 class StripeClient:
     def __init__(self, config: Config, logger: logging.Logger) -> None:
         self._config = config
-        self._logger = logger
         self.budget = StripeAPIBudget(config.requests_per_second,
                                       config.endpoint_requests_per_second)
         self._counters: dict[str, StreamCounters] = defaultdict(StreamCounters)
@@ -185,7 +184,6 @@ class StripeClient:
         return Page(data=body.get("data") or [], has_more=bool(body.get("has_more")))
 
     def get(self, stream: str, path: str, params: Params = ()) -> Mapping[str, Any]:
-        started = time.monotonic()
         self._current.stream = stream
         query: dict[str, Any] = {}
         for key, value in params:
@@ -198,11 +196,8 @@ class StripeClient:
                 "GET", self._config.api_base + path, request_kwargs={},
                 headers=self._headers, params=query,
             )
-        elapsed = time.monotonic() - started
         raise_for_stripe_error(stream, path, response)
         body = orjson.loads(response.content)
         with self._lock:
-            counters = self._counters[stream]
-            counters.requests += 1
-            counters.seconds += elapsed
+            self._counters[stream].requests += 1
         return body

@@ -1,0 +1,92 @@
+"""What a stream tells Airbyte beside its records: states, warnings, its row estimate and its
+summary, all through the sync's message repository (so they are queued behind the records
+they follow), from this one place."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from airbyte_cdk.models import (
+    AirbyteEstimateTraceMessage,
+    AirbyteLogMessage,
+    AirbyteMessage,
+    AirbyteTraceMessage,
+    EstimateType,
+    FailureType,
+    Level,
+    TraceType,
+)
+from airbyte_cdk.models import Type as MessageType
+from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
+from airbyte_cdk.sources.message import MessageRepository
+from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from source_stripe_conduit.iterator.position import Position, StateError
+from source_stripe_conduit.transport.client import StreamCounters
+
+
+class StreamMessages:
+    def __init__(self, stream: str, repository: MessageRepository, event_object: str) -> None:
+        self._stream = stream
+        self._repository = repository
+        self._event_object = event_object
+        # States go out one at a time, each the newest position: a state emitted later never
+        # holds an older position than one emitted before it.
+        self._state_lock = threading.Lock()
+        self._warned: set[str] = set()
+        self.emitted_state = False
+
+    def state(self, state_manager: ConnectorStateManager,
+              current: Callable[[], Mapping[str, Any]]) -> None:
+        with self._state_lock:
+            state_manager.update_state_for_stream(self._stream, None, dict(current()))
+            self._repository.emit_message(state_manager.create_state_message(self._stream,
+                                                                             None))
+            self.emitted_state = True
+
+    def saved_position(self, state_manager: ConnectorStateManager) -> Position | None:
+        try:
+            return Position.from_state(state_manager.get_stream_state(self._stream, None))
+        except StateError as error:
+            raise AirbyteTracedException(
+                message=f"Stream '{self._stream}': the saved state cannot be resumed: {error}. "
+                        f"Reset this stream's state to read it again from the start.",
+                failure_type=FailureType.config_error,
+            ) from error
+
+    def warn(self, *texts: str) -> None:
+        """Each warning once per stream (a product not enabled answers every range alike)."""
+        for text in texts:
+            if text not in self._warned:
+                self._warned.add(text)
+                self._log(Level.WARN, text)
+
+    def estimate(self, rows: int) -> None:
+        """Airbyte's progress bar needs a total; Stripe's lists give none. This one extends
+        the density of the first page back to where the snapshot's ranges reach: a guess,
+        sent once."""
+        self._repository.emit_message(AirbyteMessage(
+            type=MessageType.TRACE,
+            trace=AirbyteTraceMessage(
+                type=TraceType.ESTIMATE, emitted_at=time.time() * 1000,
+                estimate=AirbyteEstimateTraceMessage(name=self._stream, type=EstimateType.STREAM,
+                                                     row_estimate=max(rows, 0)))))
+
+    def summary(self, counters: StreamCounters, records: int, pages: int, skipped: int,
+                seconds: float) -> None:
+        if skipped:
+            self.warn(f"Stream '{self._stream}': {skipped} events skipped: their object is not "
+                      f"a {self._event_object} with an id (invoice.upcoming carries an invoice "
+                      f"that has none yet).")
+        self._log(Level.INFO,
+                  f"Stream '{self._stream}' done: {records} records, {pages} pages, "
+                  f"{counters.attempts} requests, {counters.retries} retries, "
+                  f"{counters.rate_limited} rate-limited (429), {seconds:.1f} s")
+
+    def _log(self, level: Level, text: str) -> None:
+        self._repository.emit_message(AirbyteMessage(
+            type=MessageType.LOG, log=AirbyteLogMessage(level=level, message=filter_secrets(text))))
