@@ -47,8 +47,9 @@ def last_states(output: EntrypointOutput) -> list[AirbyteStateMessage]:
 
 
 def strip(obj: dict[str, Any]) -> dict[str, Any]:
-    """The object without the fields the connector adds. Top-level nulls are dropped too: the
-    CDK's message serializer leaves them out of records (the same to a destination)."""
+    """The object without the fields the connector adds. Top-level nulls are dropped too: these
+    tests read through the CDK's entrypoint, whose serializer leaves them out (the console entry
+    point keeps them, output.py; a test over it checks that)."""
     return {k: v for k, v in obj.items() if k not in ADDED_FIELDS and v is not None}
 
 
