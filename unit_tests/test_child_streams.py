@@ -11,10 +11,12 @@ from airbyte_cdk.models import SyncMode
 from helpers import NOW, FakeStripe, catalog, config, record_data, run_read, stream_states
 
 from source_stripe_conduit.iterator.cdc import event_type_params, read_events_page
+from source_stripe_conduit.iterator.children import complete_embedded
 from source_stripe_conduit.iterator.position import Position, Range
 from source_stripe_conduit.iterator.snapshot import read_range_page
 from source_stripe_conduit.records import ADDED_FIELDS, iso
 from source_stripe_conduit.resources import BY_STREAM, RESOURCES, Resource
+from source_stripe_conduit.source import schema_of
 from source_stripe_conduit.transport.client import StripeClient
 
 LINES = BY_STREAM["invoice_line_items"]
@@ -39,7 +41,9 @@ def _line(line_id: str, invoice_id: str, amount: int = 100) -> dict[str, Any]:
 def _with_lines(fake: FakeStripe, invoice_id: str, count: int,
                 created: int = NOW - 5000) -> dict[str, Any]:
     lines = [_line(f"il_{invoice_id}_{n:03d}", invoice_id) for n in range(count)]
-    invoice = fake.add("/v1/invoices", _invoice(invoice_id, created, lines[:10], count > 10))
+    # The invoice embeds the first page of its lines, in the list's order (newest first here).
+    first_page = lines[::-1][:10]
+    invoice = fake.add("/v1/invoices", _invoice(invoice_id, created, first_page, count > 10))
     for line in lines:
         fake.add_child("invoice_line_items", invoice_id, line)
     return invoice
@@ -95,6 +99,63 @@ def test_snapshot_lists_every_page_of_each_parents_children(client: StripeClient
     assert all(c.get("limit") == "100" for c in calls)
 
 
+def test_snapshot_takes_children_a_parent_embeds_whole_and_lists_only_the_rest(
+        client: StripeClient, fake: FakeStripe) -> None:
+    _with_lines(fake, "in_1", 3, created=NOW - 5000)
+    _with_lines(fake, "in_2", 10, created=NOW - 4000)
+    _with_lines(fake, "in_3", 11, created=NOW - 3000)  # one more than it embeds
+    page = read_range_page(client, LINES, Range(), batch_size=10, observed_at=NOW - 60)
+    # Parents newest first, each parent's lines in its list's order.
+    assert [r["id"] for r in page.records] == [
+        *(f"il_in_3_{n:03d}" for n in range(10, -1, -1)),
+        *(f"il_in_2_{n:03d}" for n in range(9, -1, -1)),
+        "il_in_1_002", "il_in_1_001", "il_in_1_000"]
+    assert {c.path for c in fake.requests} == {"/v1/invoices", "/v1/invoices/in_3/lines"}
+    # The parent that has more is listed from its first line: every line from its own list.
+    (call,) = fake.calls("/v1/invoices/in_3/lines")
+    assert call.get("starting_after") is None
+
+
+@pytest.mark.parametrize(("lines", "why"), [
+    ({"object": "list", "data": [], "has_more": True}, "more than the first page"),
+    ({"object": "list", "data": []}, "no has_more: cannot tell"),
+    ({"object": "list", "data": [{"id": "ii_1", "object": "invoiceitem"}], "has_more": False},
+     "an item of another object"),
+    ("il_1", "not a list"),
+    (None, "nothing embedded"),
+])
+def test_a_parent_embedding_less_than_certainly_all_its_children_is_listed(
+        lines: Any, why: str) -> None:
+    assert complete_embedded(LINES, {"id": "in_1", "lines": lines}) is None, why
+
+
+def test_children_embedded_whole_are_taken_as_they_are() -> None:
+    data = [_line("il_2", "in_1"), _line("il_1", "in_1")]
+    parent = _invoice("in_1", lines=data)
+    assert complete_embedded(LINES, parent) == data
+    assert complete_embedded(BALANCE, parent) is None  # a customer embeds none of these
+
+
+@pytest.mark.parametrize("resource", [r for r in RESOURCES if r.embedded], ids=lambda r: r.stream)
+def test_embedded_children_have_the_schema_of_their_own_list(resource: Resource) -> None:
+    # Stripe describes both with one component at the pinned version (line_item,
+    # subscription_item): a record taken from the parent is the record its list would give.
+    # The generated schemas inline it to different depths, so fields and their scalar types
+    # are compared.
+    assert resource.parent is not None and resource.embedded is not None
+    parent = schema_of(resource.parent)["properties"][resource.embedded]
+    embedded = parent["properties"]["data"]["items"]["properties"]
+    own = {k: v for k, v in schema_of(resource.stream)["properties"].items()
+           if k not in ADDED_FIELDS}
+    assert set(embedded) == set(own)
+    scalar = {"string", "integer", "number", "boolean", "null"}
+    for name, field in own.items():
+        kind = field.get("type")
+        types = {kind} if isinstance(kind, str) else set(kind or ["object"])
+        if types <= scalar:
+            assert embedded[name].get("type") == kind, name
+
+
 def test_snapshot_of_subscription_items_asks_by_query_parameter(client: StripeClient,
                                                                  fake: FakeStripe) -> None:
     fake.add("/v1/subscriptions", {"id": "sub_1", "object": "subscription", "created": NOW - 900,
@@ -112,7 +173,7 @@ def test_snapshot_of_subscription_items_asks_by_query_parameter(client: StripeCl
 
 def test_a_parent_deleted_before_its_children_are_listed_has_none(client: StripeClient,
                                                                     fake: FakeStripe) -> None:
-    _with_lines(fake, "in_1", 2)
+    _with_lines(fake, "in_1", 12)  # more than it embeds: listed
     fake.fail(lambda r: r.path == "/v1/invoices/in_1/lines", 404,
               {"error": {"type": "invalid_request_error", "code": "resource_missing",
                          "param": "invoice", "message": "No such invoice: 'in_1'"}})
@@ -172,6 +233,30 @@ def test_the_same_parent_in_the_next_page_is_listed_again(client: StripeClient,
     assert len(fake.calls("/v1/invoices/in_1/lines")) == 2
 
 
+def test_a_parent_event_at_the_pinned_version_embedding_all_children_needs_no_request(
+        client: StripeClient, fake: FakeStripe) -> None:
+    whole = _with_lines(fake, "in_1", 4)
+    more = _with_lines(fake, "in_2", 12)
+    fake.add_event("invoice.updated", whole, NOW - 500)
+    fake.add_event("invoice.updated", more, NOW - 400)
+    page = _page(client, LINES, version="2024-06-20")
+    assert [r["id"] for r in page.records][:4] == [f"il_in_1_{n:03d}" for n in (3, 2, 1, 0)]
+    assert len(page.records) == 16
+    assert {r["updated"] for r in page.records[:4]} == {NOW - 500}
+    assert fake.calls("/v1/invoices/in_1/lines") == []
+    assert len(fake.calls("/v1/invoices/in_2/lines")) == 1
+
+
+def test_a_parent_event_of_another_api_version_lists_the_children(
+        client: StripeClient, fake: FakeStripe) -> None:
+    invoice = _with_lines(fake, "in_1", 2)
+    event = fake.add_event("invoice.updated", invoice, NOW - 500)
+    event["api_version"] = "2020-08-27"
+    page = _page(client, LINES, version="2024-06-20")
+    assert [r["id"] for r in page.records] == ["il_in_1_001", "il_in_1_000"]
+    assert len(fake.calls("/v1/invoices/in_1/lines")) == 1
+
+
 def test_a_deleted_parent_deletes_the_children_it_embeds(client: StripeClient,
                                                         fake: FakeStripe) -> None:
     lines = [_line("il_a", "in_1"), _line("il_b", "in_1")]
@@ -191,7 +276,7 @@ def test_a_parent_changed_then_deleted_in_one_page_is_not_listed(client: StripeC
     fake.remove("/v1/invoices", "in_1")
     page = _page(client, LINES)
     assert [(r["id"], r["is_deleted"]) for r in page.records] == [
-        ("il_in_1_000", True), ("il_in_1_001", True)]
+        ("il_in_1_001", True), ("il_in_1_000", True)]
     assert fake.calls("/v1/invoices/in_1/lines") == []
 
 
@@ -255,9 +340,13 @@ def test_a_change_record_equals_the_snapshot_record_of_the_same_state(
     snapshot = read_range_page(client, LINES, Range(), batch_size=10, observed_at=NOW - 60)
     change = _page(client, LINES, hydrate="always", version="2024-06-20")
     assert [_strip(r) for r in change.records] == [_strip(r) for r in snapshot.records]
-    # Children are listed, never retrieved: nothing else was asked for.
-    assert {c.path for c in fake.requests} == {"/v1/invoices", "/v1/invoices/in_1/lines",
-                                               "/v1/events"}
+    # All three lines are embedded, at the pinned version: nothing else was asked for.
+    assert {c.path for c in fake.requests} == {"/v1/invoices", "/v1/events"}
+    listed = _page(client, LINES, version="2023-10-16")
+    # At another version the lines are listed (never retrieved), and come out the same.
+    assert [_strip(r) for r in listed.records] == [_strip(r) for r in snapshot.records]
+    assert {c.path for c in fake.requests} == {"/v1/invoices", "/v1/events",
+                                               "/v1/invoices/in_1/lines"}
 
 
 # -- change capture: persons, with their own events ------------------------------------------------

@@ -51,6 +51,10 @@ def _list(fake: FakeStripe, resource: Resource) -> None:
         fake.add_raw_event({**obj, "created": NOW - 100})
     elif resource.parent:
         parent = example(resource.parent)
+        if resource.embedded:
+            # The parent embeds the child: Stripe's examples of the two are not of one account.
+            parent[resource.embedded] = {**parent[resource.embedded], "data": [obj],
+                                         "has_more": False}
         parent_path = BY_STREAM[resource.parent].path
         if not any(i.obj["id"] == parent["id"] for i in fake.lists.get(parent_path, [])):
             fake.add(parent_path, parent)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from source_stripe_conduit.iterator.children import children_of, fan_out
+from source_stripe_conduit.iterator.children import children, embedded_page, fan_out
 from source_stripe_conduit.iterator.position import Position
 from source_stripe_conduit.records import observed
 from source_stripe_conduit.resources import MAX_EVENT_TYPES_PER_REQUEST, Op, Resource
@@ -99,7 +99,7 @@ def read_events_page(client: StripeClient, resource: Resource, position: Positio
         events = events[position.index:]
     warnings: list[str] = []
     if resource.parent_events:
-        outcomes = _children_records(client, resource, events, warnings)
+        outcomes = _children_records(client, resource, events, version, warnings)
     else:
         fetched = _hydrate(client, resource, events, hydrate, version)
         outcomes = [_record(resource, event, fetched) for event in events]
@@ -153,24 +153,30 @@ def _record(resource: Resource, event: dict[str, Any],
 
 
 def _children_records(client: StripeClient, resource: Resource, events: list[dict[str, Any]],
-                      warnings: list[str]) -> list[list[dict[str, Any]] | None]:
+                      version: str, warnings: list[str]) -> list[list[dict[str, Any]] | None]:
     """Records of each event (None: skipped) for a stream kept current by its parent's events.
 
-    A parent changed in the page is listed once, at its last event there: the list shows the
-    children as they are now, at least as new as that event, so earlier events of the same
-    parent add nothing. A parent deleted in the page is not listed (Stripe no longer has its
-    list); its delete event ends the children it embeds. The list shows no child that left a
+    A parent changed in the page gives its children once, at its last event there: from the
+    event's parent when that embeds all of them and was rendered at the pinned API version
+    (the snapshot's rendering), else from the list, which shows the children as they are now, at
+    least as new as that event. Either way earlier events of the same parent add nothing. A
+    parent deleted in the page is not listed (Stripe no longer has its list); its delete event
+    ends the children it embeds. The list shows no child that left a
     parent that still exists, so such a child is never deleted here (README).
     """
     found = [_object(resource, event) for event in events]
     last: dict[str, int] = {}
-    deleted: set[str] = set()
+    changed: dict[str, dict[str, Any] | None] = {}
     for index, item in enumerate(found):
-        if item is not None:
-            last[item[1]["id"]] = index
-            if item[0] is Op.DELETE:
-                deleted.add(item[1]["id"])
-    children = children_of(client, resource, sorted(last.keys() - deleted))
+        if item is None:
+            continue
+        op, parent = item
+        last[parent["id"]] = index
+        changed.pop(parent["id"], None)
+        if op is not Op.DELETE:
+            pinned = events[index].get("api_version") == version
+            changed[parent["id"]] = parent if pinned else None
+    listed = children(client, resource, dict(sorted(changed.items())))
     outcomes: list[list[dict[str, Any]] | None] = []
     for index, (event, item) in enumerate(zip(events, found, strict=True)):
         if item is None:
@@ -181,8 +187,8 @@ def _children_records(client: StripeClient, resource: Resource, events: list[dic
         if op is Op.DELETE:
             outcomes.append([observed(child, at, deleted=True)
                              for child in _embedded(resource, parent, warnings)])
-        elif last[parent["id"]] == index and parent["id"] in children:
-            outcomes.append([observed(child, at) for child in children[parent["id"]]])
+        elif last[parent["id"]] == index and parent["id"] in listed:
+            outcomes.append([observed(child, at) for child in listed[parent["id"]]])
         else:
             outcomes.append([])
     return outcomes
@@ -190,18 +196,17 @@ def _children_records(client: StripeClient, resource: Resource, events: list[dic
 
 def _embedded(resource: Resource, parent: dict[str, Any],
               warnings: list[str]) -> list[dict[str, Any]]:
-    """The children a parent object embeds (the first page of its list)."""
-    nested = parent.get(resource.embedded) if resource.embedded else None
-    if not isinstance(nested, dict):
+    """The children a deleted parent embeds (the first page of its list)."""
+    page = embedded_page(resource, parent)
+    if page is None:
         return []
-    if nested.get("has_more"):
+    found, whole = page
+    if not whole:
         warnings.append(
             f"Stream '{resource.stream}': deleted {resource.event_object} {parent['id']} "
             f"embeds only the first page of its {resource.embedded}; the rest cannot be "
             f"deleted and stay until a full refresh.")
-    return [child for child in nested.get("data") or []
-            if isinstance(child, dict) and child.get("object") == resource.object
-            and child.get("id")]
+    return found
 
 
 def _hydrate(client: StripeClient, resource: Resource, events: list[dict[str, Any]], mode: str,

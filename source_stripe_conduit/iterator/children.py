@@ -1,8 +1,12 @@
 """A parent's children (an invoice's lines, a customer's payment methods), and the requests a
 page fans out, side by side.
 
-The snapshot and change capture list children with the same call, so a row is the same
-whichever of them produced it. A page's fan-out (the children of its parents, objects fetched
+The snapshot and change capture take children with the same call, so a row is the same
+whichever of them produced it. Where the parent embeds its children's first page (an invoice's
+``lines``, a subscription's ``items``) and that page is all of them, the children come from the
+parent, without a request: Stripe renders the embedded list's items with the same schema as the
+list's own at a given API version (a test holds the generated schemas to that). Only parents
+whose embedded list has more are listed. A page's fan-out (the children of its parents, objects fetched
 again) runs in one pool shared by every stream of the process, never one request after another
 inside a page: the pool's size bounds those requests whatever the number of pages in flight, so
 with the governor's pages they stay within the client's connections.
@@ -11,7 +15,7 @@ with the governor's pages they stay within the client's connections.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -49,8 +53,47 @@ def fan_out(fetch: Callable[[str], T], keys: Sequence[str]) -> dict[str, T]:
 
 def children_of(client: StripeClient, resource: Resource,
                 parent_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
-    """Every child of each parent, side by side."""
+    """Every child of each parent, listed side by side."""
     return fan_out(lambda parent_id: list_children(client, resource, parent_id), parent_ids)
+
+
+def children(client: StripeClient, resource: Resource,
+             parents: Mapping[str, Mapping[str, Any] | None]) -> dict[str, list[dict[str, Any]]]:
+    """Every child of each parent id: from the parent object given beside it where that embeds
+    all its children, listed otherwise (None beside an id: list it)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    to_list: list[str] = []
+    for parent_id, parent in parents.items():
+        embedded = complete_embedded(resource, parent) if parent is not None else None
+        if embedded is None:
+            to_list.append(parent_id)
+        else:
+            found[parent_id] = embedded
+    found.update(children_of(client, resource, to_list))
+    return found
+
+
+def complete_embedded(resource: Resource,
+                      parent: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """The children ``parent`` embeds when that is all of them; None when they must be listed
+    (more than the first page, no embedded list, or one Stripe did not render as expected)."""
+    page = embedded_page(resource, parent)
+    return page[0] if page is not None and page[1] else None
+
+
+def embedded_page(resource: Resource,
+                  parent: Mapping[str, Any]) -> tuple[list[dict[str, Any]], bool] | None:
+    """The children ``parent`` embeds (its list's first page) and whether they are all of them;
+    None when it embeds no list."""
+    nested = parent.get(resource.embedded) if resource.embedded else None
+    if not isinstance(nested, Mapping) or not isinstance(nested.get("data"), list):
+        return None
+    data: list[Any] = nested["data"]
+    found = [child for child in data if isinstance(child, dict)
+             and child.get("object") == resource.object and child.get("id")]
+    whole = nested.get("object") == "list" and nested.get("has_more") is False \
+        and len(found) == len(data)
+    return found, whole
 
 
 def list_children(client: StripeClient, resource: Resource,

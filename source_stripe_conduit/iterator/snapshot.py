@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from source_stripe_conduit.iterator.children import children_of
+from source_stripe_conduit.iterator.children import children
 from source_stripe_conduit.iterator.position import Range
 from source_stripe_conduit.records import observed
 from source_stripe_conduit.resources import Resource
@@ -73,9 +73,10 @@ def _read(client: StripeClient, resource: Resource, piece: Range, batch_size: in
         newest = int(page.data[0].get(field) or 0)
         density = (newest - int(last.get(field) or 0) + 1) / len(page.data)
     if resource.parent:
-        children = children_of(client, resource, [parent["id"] for parent in objects])
+        # Parents embedding all their children give them without a request.
+        found = children(client, resource, {parent["id"]: parent for parent in objects})
         records = [observed(child, observed_at) for parent in objects
-                   for child in children[parent["id"]]]
+                   for child in found[parent["id"]]]
     else:
         records = [observed(obj, observed_at) for obj in objects]
     return SnapshotPage(records, remaining, density)
