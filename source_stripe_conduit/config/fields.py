@@ -1,0 +1,83 @@
+"""The table of settings: one row per field, from which the spec and the parsing both come."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from source_stripe_conduit.config.model import (
+    DEFAULT_API_BASE,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_LAG_SECONDS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_STRIPE_VERSION,
+    DEFAULT_TIMEOUT_SECONDS,
+    ENDPOINT_REQUESTS_PER_SECOND,
+    LIVE_REQUESTS_PER_SECOND,
+    TEST_REQUESTS_PER_SECOND,
+    Field,
+)
+
+# The rows in the order parse_config reads them (the key first: the first bad field is the one
+# reported); the spec lists them by ``order``.
+FIELDS: tuple[Field, ...] = (
+    Field("secret_key", "string", "key", "Secret or restricted key", 0, secret=True,
+          description="A Stripe secret key (sk_test_…, sk_live_…) or a restricted key "
+          "(rk_test_…, rk_live_…) with read access to the streams you sync.",
+          missing="is required: a Stripe secret or restricted key"),
+    Field("account_id", "string", "account", "Connected account", 1,
+          description="Read a Connect account's data (sent as the Stripe-Account header).",
+          pattern="^acct_[A-Za-z0-9]+$"),
+    Field("start_date", "string", "date", "Start date", 2,
+          description="The snapshot skips objects created before this date (UTC, "
+          "YYYY-MM-DD or RFC 3339). Leave empty to read everything.",
+          examples=("2023-01-01", "2023-01-01T00:00:00Z")),
+    Field("snapshot", "boolean", "boolean", "Snapshot", 3, default=True,
+          description="Read every existing object before following changes. When off, "
+          "an incremental stream only follows changes from the first sync on."),
+    Field("resource_names", "array", "streams", "Streams to offer", 4, items="string",
+          attribute="streams",
+          description="Limit discover to these streams (stream names, or Conduit's "
+          "resource names such as customer or checkout.session). Empty: all streams."),
+    Field("batch_size", "integer", "integer", "Page size", 5, minimum=1, maximum=100,
+          default=DEFAULT_BATCH_SIZE, description="Objects per request (Stripe's limit, 1 to 100)."),
+    Field("lag_seconds", "integer", "integer", "Event lag (seconds)", 6, minimum=0, maximum=3600,
+          default=DEFAULT_LAG_SECONDS,
+          description="How far behind now change capture stops. Stripe's event list is "
+          "eventually consistent: an event can appear seconds after it happened."),
+    Field("requests_per_second", "number", "number", "Account rate limit", 7,
+          exclusive_minimum=0, hidden_maximum=100_000,
+          mode_default=(TEST_REQUESTS_PER_SECOND, LIVE_REQUESTS_PER_SECOND),
+          description="Requests per second for the whole sync. Default: Stripe's, 100 "
+          "for live keys and 25 for test keys."),
+    Field("endpoint_requests_per_second", "number", "number", "Per-endpoint rate limit", 8,
+          exclusive_minimum=0, hidden_maximum=100_000, default=ENDPOINT_REQUESTS_PER_SECOND,
+          description="Requests per second to any one endpoint (Stripe's default: 25)."),
+    Field("max_retries", "integer", "integer", "Retries", 9, minimum=0, maximum=10,
+          default=DEFAULT_MAX_RETRIES,
+          description="Retries of a request after a 429, a 5xx or a dropped connection."),
+    Field("request_timeout_seconds", "number", "number", "Request timeout (seconds)", 10,
+          exclusive_minimum=0, maximum=600, default=DEFAULT_TIMEOUT_SECONDS),
+    Field("stripe_version", "string", "version", "Stripe API version", 11,
+          default=DEFAULT_STRIPE_VERSION,
+          description="Sent as Stripe-Version. The stream schemas describe 2024-06-20."),
+    Field("api_base", "string", "api_base", "API base URL", 14, default=DEFAULT_API_BASE,
+          description="Stripe's API, or a local emulator (plain http only to a loopback "
+          "host, so a key never crosses a network in clear)."),
+    Field("hydrate", "string", "choice", "Complete change records", 13,
+          choices=("auto", "always", "never"), default="auto",
+          description="Stripe renders an event's object in the API version of the event's "
+          "time, never expanded. auto: fetch the object when the event's api_version differs "
+          "from stripe_version, so change records look like snapshot records; always: fetch "
+          "for every change; never: use the event's object as it is."),
+)
+BY_NAME: Mapping[str, Field] = {field.name: field for field in FIELDS}
+
+SPEC: Mapping[str, Any] = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "title": "Stripe (Conduit design) Source Spec",
+    "type": "object",
+    "required": [field.name for field in FIELDS if field.missing],
+    "additionalProperties": True,
+    "properties": {field.name: field.schema() for field in sorted(FIELDS, key=lambda f: f.order)},
+}

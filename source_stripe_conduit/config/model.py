@@ -1,0 +1,111 @@
+"""What a configuration comes to (``Config``), its error, and the row type of the settings table."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_API_BASE = "https://api.stripe.com"
+DEFAULT_STRIPE_VERSION = "2024-06-20"  # the version the stream schemas are generated from
+DEFAULT_BATCH_SIZE = 100
+DEFAULT_LAG_SECONDS = 60
+DEFAULT_MAX_RETRIES = 4
+DEFAULT_TIMEOUT_SECONDS = 60.0
+# Stripe's documented limits: per account 100 requests/s live and 25/s in test mode, and by
+# default 25/s on any one endpoint. Accounts can have them raised, so they are settings.
+LIVE_REQUESTS_PER_SECOND = 100.0
+TEST_REQUESTS_PER_SECOND = 25.0
+ENDPOINT_REQUESTS_PER_SECOND = 25.0
+
+_KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9_]+$")
+_VERSION_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z_]+)?$")
+
+# Conduit's configuration keys and ours.
+ALIASES: Mapping[str, str] = {"secretKey": "secret_key", "batchSize": "batch_size",
+                              "resourceName": "resource_names"}
+
+
+class ConfigError(ValueError):
+    """An invalid configuration value; the message names the field."""
+
+    def __init__(self, field: str, problem: str, message: str | None = None) -> None:
+        super().__init__(message or f"Config field '{field}': {problem}")
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Config:
+    secret_key: str
+    account_id: str | None = None
+    start_date: int | None = None
+    snapshot: bool = True
+    streams: tuple[str, ...] = ()
+    batch_size: int = DEFAULT_BATCH_SIZE
+    lag_seconds: int = DEFAULT_LAG_SECONDS
+    requests_per_second: float = TEST_REQUESTS_PER_SECOND
+    endpoint_requests_per_second: float = ENDPOINT_REQUESTS_PER_SECOND
+    max_retries: int = DEFAULT_MAX_RETRIES
+    request_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    stripe_version: str = DEFAULT_STRIPE_VERSION
+    api_base: str = DEFAULT_API_BASE
+    hydrate: str = "auto"
+
+    @property
+    def livemode(self) -> bool:
+        return "_live_" in self.secret_key
+
+    def __repr__(self) -> str:
+        # The key must never reach a log line, even through a repr in a traceback.
+        return f"Config(account_id={self.account_id!r}, streams={self.streams!r}, livemode={self.livemode})"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One setting: its property in the spec, and its parser (``kind``), which keeps the same bounds,
+    choices, pattern and default. Left out or blank: ``default``, else the key mode's, else Config's."""
+
+    name: str
+    type: str  # the spec's JSON type
+    kind: str  # the parser, a key of _PARSERS
+    title: str
+    order: int
+    description: str | None = None
+    default: Any = None  # None: the spec offers no default
+    minimum: int | None = None
+    exclusive_minimum: float | None = None
+    maximum: float | None = None
+    hidden_maximum: float | None = None  # a maximum the parser keeps and the spec does not show
+    choices: tuple[str, ...] = ()
+    pattern: str | None = None
+    examples: tuple[str, ...] = ()
+    items: str | None = None  # the JSON type of an array's items
+    secret: bool = False
+    missing: str | None = None  # a required field's problem when it is left out
+    mode_default: tuple[Any, Any] | None = None  # (test, live): the default follows the key
+    attribute: str | None = None  # the Config field, where not ``name``
+
+    @property
+    def target(self) -> str:
+        return self.attribute or self.name
+
+    @property
+    def high(self) -> float | None:
+        return self.maximum if self.maximum is not None else self.hidden_maximum
+
+    def schema(self) -> dict[str, Any]:
+        """The field's property in the spec."""
+        schema: dict[str, Any] = {"type": self.type}
+        if self.items is not None:
+            schema["items"] = {"type": self.items}
+        schema["title"] = self.title
+        optional = (
+            ("description", self.description), ("airbyte_secret", self.secret or None),
+            ("pattern", self.pattern), ("examples", list(self.examples) or None),
+            ("minimum", self.minimum), ("exclusiveMinimum", self.exclusive_minimum),
+            ("maximum", self.maximum), ("enum", list(self.choices) or None), ("default", self.default),
+        )
+        schema.update((key, value) for key, value in optional if value is not None)
+        schema["order"] = self.order
+        return schema

@@ -1,0 +1,66 @@
+"""A raw configuration (ours or Conduit's) into a ``Config``, or a ``ConfigError`` naming the field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from source_stripe_conduit.config.fields import FIELDS
+from source_stripe_conduit.config.model import ALIASES, Config, ConfigError
+from source_stripe_conduit.config.parsers import _PARSERS, _absent
+
+
+def normalize(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Conduit's keys renamed to ours; ours win where both are given."""
+    config = dict(raw)
+    for alias, name in ALIASES.items():
+        if alias in config:
+            value = config.pop(alias)
+            config.setdefault(name, value)
+    return config
+
+
+# The CDK checks a config against the spec before the source sees it, with messages that do not
+# name the field ("101 is greater than the maximum of 100"). ``prepare`` runs first (as the
+# source's ``configure``): a valid config comes out with its values typed (Conduit writes
+# "10" and "true"), an invalid one without the bad value and with our message, which
+# ``parse_config`` raises again.
+CONFIG_ERROR_KEY = "_config_error"
+
+
+def prepare(raw: Mapping[str, Any]) -> dict[str, Any]:
+    config = normalize(raw)
+    try:
+        parsed = parse_config(config)
+    except ConfigError as error:
+        if error.field == "secret_key":
+            config["secret_key"] = ""
+        else:
+            config.pop(error.field, None)
+        config[CONFIG_ERROR_KEY] = {"field": error.field, "message": str(error)}
+        return config
+    # Given fields the spec does not type as strings go back parsed; strings stay as written.
+    for field in FIELDS:
+        if field.type != "string" and field.name in config:
+            value = getattr(parsed, field.target)
+            config[field.name] = list(value) if isinstance(value, tuple) else value
+    return config
+
+
+def parse_config(raw: Mapping[str, Any]) -> Config:
+    carried = raw.get(CONFIG_ERROR_KEY)
+    if isinstance(carried, Mapping):
+        raise ConfigError(str(carried.get("field")), "", message=str(carried.get("message")))
+    values = normalize(raw)
+    parsed: dict[str, Any] = {}
+    for field in FIELDS:
+        value = values.get(field.name)
+        if not _absent(value):
+            parsed[field.target] = _PARSERS[field.kind](field, value)
+        elif field.missing:
+            raise ConfigError(field.name, field.missing)
+        elif field.default is not None:
+            parsed[field.target] = field.default
+        elif field.mode_default is not None:
+            parsed[field.target] = field.mode_default["_live_" in parsed["secret_key"]]
+    return Config(**parsed)
