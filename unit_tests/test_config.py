@@ -260,7 +260,8 @@ def test_spec_marks_the_key_secret_and_matches_the_limits() -> None:
 
 # -- the table of fields: the spec and the parser from the same rows ------------------------------
 
-# The spec as it was written out by hand before it was generated from FIELDS.
+# The spec as it was written out by hand before it was generated from FIELDS (and extended since
+# with the connected-account fields): a change to the spec shows here as a change to this file.
 FROZEN_SPEC = Path(__file__).parent / "data" / "spec.json"
 INTEGERS = [f for f in FIELDS if f.kind == "integer"]
 NUMBERS = [f for f in FIELDS if f.kind == "number"]
@@ -456,3 +457,47 @@ def test_spec_command_offers_the_spec() -> None:
     (message,) = output.get_message_by_types([Type.SPEC])
     assert message.spec is not None
     assert message.spec.connectionSpecification == dict(SPEC)
+
+
+# -- connected accounts ------------------------------------------------------------------------
+
+def test_account_ids_are_read_deduplicated_in_order() -> None:
+    parsed = parse_config(config(account_ids=["acct_2", " acct_1", "acct_2"]))
+    assert parsed.account_ids == ("acct_2", "acct_1")
+    assert parsed.many_accounts and parsed.include_platform
+
+
+def test_all_connected_accounts_is_many_accounts() -> None:
+    assert parse_config(config(connected_accounts="all")).many_accounts
+    assert not parse_config(config(account_id="acct_1")).many_accounts
+
+
+@pytest.mark.parametrize(("overrides", "field", "problem"), [
+    ({"account_ids": ["cus_1"]}, "account_ids", "account ids like acct_123"),
+    ({"account_ids": "acct_1,acct_2"}, "account_ids", "account ids like acct_123"),
+    ({"account_ids": 3}, "account_ids", "a list of Stripe account ids"),
+    ({"connected_accounts": "some"}, "connected_accounts", "must be one of all"),
+    ({"account_ids": ["acct_1"], "connected_accounts": "all"}, "connected_accounts",
+     "cannot be combined with account_ids"),
+    ({"account_ids": ["acct_1"], "account_id": "acct_2"}, "account_ids",
+     "cannot be combined with account_id"),
+    ({"connected_accounts": "all", "account_shard": "4/4"}, "account_shard", "i from 0 to n-1"),
+    ({"connected_accounts": "all", "account_shard": "1-4"}, "account_shard", "must be i/n"),
+    ({"connected_accounts": "all", "account_shard": "0/0"}, "account_shard", "n at least 1"),
+    ({"account_shard": "0/2"}, "account_shard", "needs account_ids or connected_accounts"),
+    ({"include_platform": False}, "include_platform", "applies only with account_ids"),
+    ({"connected_accounts": "all", "account_rate_limits": "own"}, "account_rate_limits",
+     "must be one of shared, per_account"),
+])
+def test_account_settings_that_do_not_fit_name_the_field(overrides: dict[str, Any], field: str,
+                                                         problem: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(config(**overrides))
+    assert raised.value.field == field
+    assert problem in str(raised.value)
+
+
+def test_a_shard_is_its_index_and_count() -> None:
+    parsed = parse_config(config(connected_accounts="all", account_shard=" 2 / 8 "))
+    assert parsed.account_shard == (2, 8)
+    assert parse_config(config(connected_accounts="all")).account_rate_limits == "shared"

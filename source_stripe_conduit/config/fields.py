@@ -70,6 +70,29 @@ FIELDS: tuple[Field, ...] = (
           "time, never expanded. auto: fetch the object when the event's api_version differs "
           "from stripe_version, so change records look like snapshot records; always: fetch "
           "for every change; never: use the event's object as it is."),
+    Field("account_ids", "array", "accounts", "Connected accounts", 15, items="string",
+          description="Read these connected accounts of a Connect platform in one connection "
+          "(besides the platform's own data, see include_platform). Records carry account_id "
+          "and are keyed by [account_id, id]. Instead of account_id and connected_accounts.",
+          examples=("acct_1Example",)),
+    Field("connected_accounts", "string", "choice", "All connected accounts", 16, choices=("all",),
+          description="all: every connected account of the platform, listed from /v1/accounts "
+          "at the start of each sync (new accounts join, removed ones stop). Instead of "
+          "account_ids."),
+    Field("include_platform", "boolean", "boolean", "Include the platform's own data", 17,
+          default=True,
+          description="With account_ids or connected_accounts: also read the platform "
+          "account's own data (records with a null account_id)."),
+    Field("account_shard", "string", "shard", "Account shard", 18, pattern=r"^\d+/\d+$",
+          examples=("0/4",),
+          description="i/n: read only the connected accounts whose id hashes to shard i of n "
+          "(0 to n-1), to split a large platform over n connections. The platform's own data "
+          "is read by shard 0."),
+    Field("account_rate_limits", "string", "choice", "Rate limit of connected accounts", 19,
+          choices=("shared", "per_account"), default="shared",
+          description="shared: every account read shares the rate limits above (Stripe does "
+          "not document whether reads of a connected account count against the platform); "
+          "per_account: each connected account gets them in full."),
 )
 BY_NAME: Mapping[str, Field] = {field.name: field for field in FIELDS}
 

@@ -51,14 +51,26 @@ class Config:
     stripe_version: str = DEFAULT_STRIPE_VERSION
     api_base: str = DEFAULT_API_BASE
     hydrate: str = "auto"
+    account_ids: tuple[str, ...] = ()
+    connected_accounts: str | None = None
+    include_platform: bool = True
+    account_shard: tuple[int, int] | None = None
+    account_rate_limits: str = "shared"
 
     @property
     def livemode(self) -> bool:
         return "_live_" in self.secret_key
 
+    @property
+    def many_accounts(self) -> bool:
+        """Read a platform and its connected accounts in one connection: every record's key
+        holds its account, and each stream's state one position per account."""
+        return bool(self.account_ids) or self.connected_accounts == "all"
+
     def __repr__(self) -> str:
         # The key must never reach a log line, even through a repr in a traceback.
-        return f"Config(account_id={self.account_id!r}, streams={self.streams!r}, livemode={self.livemode})"
+        return (f"Config(account_id={self.account_id!r}, account_ids={len(self.account_ids)}, "
+                f"streams={self.streams!r}, livemode={self.livemode})")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from source_stripe_conduit.config.fields import FIELDS
+from source_stripe_conduit.config.fields import BY_NAME, FIELDS
 from source_stripe_conduit.config.model import ALIASES, Config, ConfigError
 from source_stripe_conduit.config.parsers import _PARSERS, _absent
 
@@ -63,4 +63,23 @@ def parse_config(raw: Mapping[str, Any]) -> Config:
             parsed[field.target] = field.default
         elif field.mode_default is not None:
             parsed[field.target] = field.mode_default["_live_" in parsed["secret_key"]]
-    return Config(**parsed)
+    return _accounts_checked(Config(**parsed), values)
+
+
+def _accounts_checked(config: Config, given: Mapping[str, Any]) -> Config:
+    """The account settings that exclude or need one another."""
+    if config.account_ids and config.connected_accounts:
+        raise ConfigError("connected_accounts", "cannot be combined with account_ids: give "
+                          "the accounts, or all of them, not both")
+    if config.many_accounts and config.account_id:
+        field = "account_ids" if config.account_ids else "connected_accounts"
+        raise ConfigError(field, "cannot be combined with account_id (one account); put that "
+                          "account in account_ids instead")
+    if config.account_shard and not config.many_accounts:
+        raise ConfigError("account_shard", "needs account_ids or connected_accounts: there "
+                          "is only one account to read")
+    for name in ("include_platform", "account_rate_limits"):
+        if not config.many_accounts and not _absent(given.get(name)) \
+                and getattr(config, name) != BY_NAME[name].default:
+            raise ConfigError(name, "applies only with account_ids or connected_accounts")
+    return config

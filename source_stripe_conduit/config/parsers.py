@@ -74,10 +74,38 @@ def _choice(field: Field, value: Any) -> str:
     return str(value)
 
 
+ACCOUNT_ID = re.compile(r"^acct_[A-Za-z0-9]+$")
+
+
 def _account(field: Field, value: Any) -> str:
-    if not isinstance(value, str) or not re.match(str(field.pattern), value.strip()):
+    if not isinstance(value, str) or not ACCOUNT_ID.match(value.strip()):
         raise ConfigError(field.name, f"must be a Stripe account id like acct_123, got {value!r}")
     return value.strip()
+
+
+def _accounts(field: Field, value: Any) -> tuple[str, ...]:
+    ids = [value] if isinstance(value, str) else value
+    if not isinstance(ids, (list, tuple)):
+        raise ConfigError(field.name, f"must be a list of Stripe account ids, got {value!r}")
+    accounts: list[str] = []
+    for item in ids:
+        if not isinstance(item, str) or not ACCOUNT_ID.match(item.strip()):
+            raise ConfigError(field.name,
+                              f"must hold Stripe account ids like acct_123, got {item!r}")
+        if item.strip() not in accounts:
+            accounts.append(item.strip())
+    return tuple(accounts)
+
+
+def _shard(field: Field, value: Any) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", value) if isinstance(value, str) else None
+    if match is None:
+        raise ConfigError(field.name, f"must be i/n, like 0/4, got {value!r}")
+    index, count = int(match.group(1)), int(match.group(2))
+    if count < 1 or index >= count:
+        raise ConfigError(field.name, f"must be i/n with n at least 1 and i from 0 to n-1, "
+                                      f"got {value!r}")
+    return index, count
 
 
 def _start_date(field: Field, value: Any) -> int:
@@ -160,5 +188,5 @@ def _is_loopback(host: str) -> bool:
 _PARSERS: Mapping[str, Callable[[Field, Any], Any]] = {
     "key": _key, "boolean": _boolean, "integer": _integer, "number": _number, "choice": _choice,
     "account": _account, "date": _start_date, "streams": _streams, "version": _version,
-    "api_base": _api_base,
+    "api_base": _api_base, "accounts": _accounts, "shard": _shard,
 }
