@@ -322,6 +322,36 @@ def test_budget_takes_from_the_account_limit_across_endpoints(
     assert [_take(budget, "/v1/charges") for _ in range(4)] == [True] * 3 + [False]
 
 
+def _take_as(budget: StripeAPIBudget, path: str, account: str | None) -> bool:
+    request = _prepared(path)
+    if account:
+        request.headers["Stripe-Account"] = account
+    try:
+        budget.acquire_call(request, block=False)
+    except CallRateLimitHit:
+        return False
+    return True
+
+
+def test_connected_accounts_share_the_platforms_budget_by_default(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(budget_module, "HEADROOM", 1.0)
+    budget = StripeAPIBudget(requests_per_second=4, endpoint_requests_per_second=100)
+    taken = [_take_as(budget, PATH, account) for account in (None, "acct_1", "acct_2",
+                                                             "acct_3", "acct_4")]
+    assert taken == [True] * 4 + [False]
+
+
+def test_per_account_budgets_give_each_account_its_own_limits(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(budget_module, "HEADROOM", 1.0)
+    budget = StripeAPIBudget(requests_per_second=100, endpoint_requests_per_second=2,
+                             per_account=True)
+    assert [_take_as(budget, PATH, "acct_1") for _ in range(3)] == [True, True, False]
+    assert [_take_as(budget, PATH, "acct_2") for _ in range(2)] == [True, True]
+    assert [_take_as(budget, PATH, None) for _ in range(3)] == [True, True, False]
+
+
 def test_customers_payment_methods_share_one_endpoint_budget(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(budget_module, "HEADROOM", 1.0)
@@ -390,3 +420,16 @@ def test_the_account_lookup_seeds_the_syncs_answer_time_but_no_streams(
     _get(client)
     customers = client.latency("customers")
     assert customers is not None and customers < 0.05
+
+
+def test_a_client_for_a_connected_account_sends_its_header_and_shares_the_rest(
+        client: StripeClient, fake: FakeStripe) -> None:
+    connected = client.for_account("acct_9Zz")
+    connected.list_page("customers", "/v1/customers", [("limit", 1)])
+    client.list_page("customers", "/v1/customers", [("limit", 1)])
+    first, second = fake.requests
+    assert first.headers.get("Stripe-Account") == "acct_9Zz"
+    assert "Stripe-Account" not in second.headers
+    assert client.counters("customers").requests == 2  # one set of counters
+    assert client.known_time() == pytest.approx(connected.known_time(), abs=1)
+    assert "Stripe-Account" not in client.for_account(None)._headers

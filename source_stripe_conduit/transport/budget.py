@@ -4,6 +4,10 @@ The CDK's ``APIBudget`` applies only the first policy that matches a request, bu
 every request against two limits at once: the account's (100/s live, 25/s test) and the one of
 the endpoint it hits (25/s by default). ``StripeAPIBudget`` therefore takes a call from both, the
 narrower first, using the CDK's moving-window policies for each.
+
+Reads of connected accounts (``Stripe-Account``) share these limits by default: Stripe does not
+document whether they count against the platform or the connected account. With
+``per_account`` each account acting in a request gets limits of its own.
 """
 
 from __future__ import annotations
@@ -44,31 +48,41 @@ def _policy(per_second: float) -> MovingWindowCallRatePolicy:
 
 
 class StripeAPIBudget(APIBudget):
-    def __init__(self, requests_per_second: float, endpoint_requests_per_second: float) -> None:
+    def __init__(self, requests_per_second: float, endpoint_requests_per_second: float,
+                 per_account: bool = False) -> None:
+        self._account_rate = requests_per_second
         self._account_policy = _policy(requests_per_second)
         self._endpoint_rate = endpoint_requests_per_second
         self._endpoint_matters = endpoint_requests_per_second < requests_per_second
-        self._endpoint_policies: dict[str, MovingWindowCallRatePolicy] = {}
+        self._per_account = per_account
+        self._windows: dict[tuple[str, str], MovingWindowCallRatePolicy] = {}
         self._lock = threading.Lock()
         super().__init__(policies=[self._account_policy])
 
-    def _endpoint_policy(self, request: Any) -> MovingWindowCallRatePolicy | None:
-        if not isinstance(request, requests.PreparedRequest) or not request.url:
-            return None
-        endpoint = f"{request.method} {endpoint_of(request.url)}"
+    def _policy_of(self, account: str, endpoint: str | None) -> MovingWindowCallRatePolicy:
+        """The window of ``endpoint`` (None: of the whole account) of ``account``."""
+        if endpoint is None and not account:
+            return self._account_policy
+        key = (account, endpoint or "")
         with self._lock:
-            policy = self._endpoint_policies.get(endpoint)
+            policy = self._windows.get(key)
             if policy is None:
-                policy = self._endpoint_policies[endpoint] = _policy(self._endpoint_rate)
+                rate = self._endpoint_rate if endpoint else self._account_rate
+                policy = self._windows[key] = _policy(rate)
             return policy
 
     def acquire_call(self, request: Any, block: bool = True,
                      timeout: float | None = None) -> None:
+        if not isinstance(request, requests.PreparedRequest) or not request.url:
+            self._do_acquire(request=request, policy=self._account_policy, block=block,
+                             timeout=timeout)
+            return
+        account = str(request.headers.get("Stripe-Account") or "") if self._per_account else ""
         # Two windows at one rate let through less than either: the endpoint limit counts
         # only when it is narrower than the account's (test mode: both are 25/s).
-        endpoint_policy = self._endpoint_policy(request) if self._endpoint_matters else None
-        if endpoint_policy is not None:
-            self._do_acquire(request=request, policy=endpoint_policy, block=block,
-                             timeout=timeout)
-        self._do_acquire(request=request, policy=self._account_policy, block=block,
+        if self._endpoint_matters:
+            endpoint = f"{request.method} {endpoint_of(request.url)}"
+            self._do_acquire(request=request, policy=self._policy_of(account, endpoint),
+                             block=block, timeout=timeout)
+        self._do_acquire(request=request, policy=self._policy_of(account, None), block=block,
                          timeout=timeout)

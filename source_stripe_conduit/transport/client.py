@@ -6,6 +6,7 @@ module adds Stripe's headers, its error bodies, and counters for the end-of-stre
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -43,6 +44,12 @@ MAX_REQUESTS_IN_FLIGHT = MAX_PAGES_IN_FLIGHT + FAN_OUT_REQUESTS
 ACCOUNT_STREAM = "account"
 
 
+@dataclass
+class _Clock:
+    offset: float | None = None
+    """Seconds Stripe's clock is ahead of ours, at least."""
+
+
 @dataclass(frozen=True)
 class Page:
     data: list[dict[str, Any]]
@@ -66,7 +73,8 @@ class StripeClient:
     def __init__(self, config: Config, logger: logging.Logger) -> None:
         self._config = config
         self.budget = StripeAPIBudget(config.requests_per_second,
-                                      config.endpoint_requests_per_second)
+                                      config.endpoint_requests_per_second,
+                                      per_account=config.account_rate_limits == "per_account")
         self._counters: dict[str, StreamCounters] = defaultdict(StreamCounters)
         self._lock = threading.Lock()
         # Smoothed answer times, of the whole sync and per stream: a list page of 100 objects
@@ -78,7 +86,7 @@ class StripeClient:
         self._current = threading.local()
         # Stripe's clock, from the Date header of its answers: event retention and the CDC lag
         # are about Stripe's time, and the machine running the connector may be off.
-        self._clock_offset: float | None = None
+        self._clock = _Clock()
         self._probe_lock = threading.Lock()
         self._account: Future[int | None] | None = None
         session = LimiterSession(api_budget=self.budget)
@@ -105,6 +113,17 @@ class StripeClient:
         }
         if config.account_id:
             self._headers["Stripe-Account"] = config.account_id
+
+    def for_account(self, account_id: str | None) -> StripeClient:
+        """This client acting on ``account_id`` (a connected account, sent as Stripe-Account;
+        None: the key's own account). Connections, rate budget, counters, answer times and
+        Stripe's clock stay shared; only the header and the account lookup are its own."""
+        view = copy.copy(self)
+        view._headers = {k: v for k, v in self._headers.items() if k != "Stripe-Account"}
+        if account_id:
+            view._headers["Stripe-Account"] = account_id
+        view._account = None
+        return view
 
     def latency(self, stream: str | None = None) -> float | None:
         """Smoothed seconds per answer, of ``stream`` or of the whole sync (None), for sizing
@@ -136,18 +155,18 @@ class StripeClient:
     def known_time(self) -> float:
         """Stripe's time now, at least, as far as its answers so far tell (the local clock
         before any)."""
-        return time.time() + (self._clock_offset or 0.0)
+        return time.time() + (self._clock.offset or 0.0)
 
     def server_time(self, stream: str, probe_path: str, probe_params: Params = ()) -> int:
         """Stripe's time now, in unix seconds; asks ``probe_path`` if no answer was seen yet."""
         with self._probe_lock:
             # One probe for the whole sync, not one per stream starting at the same moment;
             # the account's answer, any answer, tells the time.
-            if self._clock_offset is None and self._account is not None:
+            if self._clock.offset is None and self._account is not None:
                 self._account.result()
-            if self._clock_offset is None:
+            if self._clock.offset is None:
                 self.get(stream, probe_path, probe_params)
-        return int(time.time() + (self._clock_offset or 0.0))
+        return int(time.time() + (self._clock.offset or 0.0))
 
     def _count_attempt(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         date = response.headers.get("Date")
@@ -158,8 +177,8 @@ class StripeClient:
                 # can only raise. Reads stop at seconds that are over by this bound, never at
                 # one Stripe may still be writing.
                 offset = parsedate_to_datetime(date).timestamp() - time.time()
-                if self._clock_offset is None or offset > self._clock_offset:
-                    self._clock_offset = offset
+                if self._clock.offset is None or offset > self._clock.offset:
+                    self._clock.offset = offset
             except (TypeError, ValueError):
                 pass
         # Stripe's own time to answer, without the wait in the rate budget before sending:
