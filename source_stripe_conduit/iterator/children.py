@@ -15,7 +15,7 @@ with the governor's pages they stay within the client's connections.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -24,6 +24,7 @@ from source_stripe_conduit.transport.client import FAN_OUT_REQUESTS, Params, Str
 from source_stripe_conduit.transport.errors import StripeError
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 # Times one parent's children are read again from the start when the child a page started
 # after was deleted meanwhile; beyond that the list is changing too fast to read whole.
@@ -41,7 +42,7 @@ def _shared_pool() -> ThreadPoolExecutor:
         return _pool
 
 
-def fan_out(fetch: Callable[[str], T], keys: Sequence[str]) -> dict[str, T]:
+def fan_out(fetch: Callable[[K], T], keys: Sequence[K]) -> dict[K, T]:
     """``fetch`` of every key, side by side in the shared pool; the first error is raised."""
     if not keys:
         return {}
