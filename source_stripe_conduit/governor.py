@@ -40,10 +40,21 @@ class Governor:
         self._waiting: Counter[str] = Counter()
         # Snapshots being read, with the pages each has left (None: not known yet).
         self._remaining: dict[str, float | None] = {}
+        # Reads of one stream for several accounts: each has a slot name of its own, answers
+        # as fast as the stream's (its latency), and may share the stream's endpoint limit.
+        self._stream_of: dict[str, str] = {}
+        self._endpoint_of: dict[str, str] = {}
         self._cond = threading.Condition()
 
+    def join(self, slot: str, stream: str, *, shares_endpoint: bool) -> None:
+        """``slot`` reads ``stream`` for one account; ``shares_endpoint``: under the same
+        endpoint limit as the stream's other accounts (budgets shared between accounts)."""
+        with self._cond:
+            self._stream_of[slot] = stream
+            self._endpoint_of[slot] = stream if shares_endpoint else slot
+
     def _wanted(self, rate: float, cap: int, stream: str | None = None) -> int:
-        latency = self._latency(stream)
+        latency = self._latency(self._stream_of.get(stream, stream) if stream else None)
         if latency is None:
             return 1
         return max(1, min(cap, math.ceil(rate * latency * OVERSUBSCRIPTION) + 1))
@@ -77,7 +88,9 @@ class Governor:
                 part = self._account_rate * mine / total
             else:
                 part = self._account_rate / max(len(self._remaining), 1)
-        return min(self._endpoint_rate, part)
+            endpoint = self._endpoint_of.get(stream, stream)
+            sharing = sum(1 for s in self._remaining if self._endpoint_of.get(s, s) == endpoint)
+        return min(self._endpoint_rate / max(sharing, 1), part)
 
     def stream_target(self, stream: str) -> int:
         """Pages one stream should keep in flight, from its share and its own answer times: a

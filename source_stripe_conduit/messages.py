@@ -4,9 +4,8 @@ they follow), from this one place."""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from airbyte_cdk.models import (
@@ -15,7 +14,6 @@ from airbyte_cdk.models import (
     AirbyteMessage,
     AirbyteTraceMessage,
     EstimateType,
-    FailureType,
     Level,
     TraceType,
 )
@@ -23,9 +21,7 @@ from airbyte_cdk.models import Type as MessageType
 from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 from airbyte_cdk.sources.message import MessageRepository
 from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
-from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from source_stripe_conduit.iterator.position import Position, StateError
 from source_stripe_conduit.transport.client import StreamCounters
 
 
@@ -34,29 +30,14 @@ class StreamMessages:
         self._stream = stream
         self._repository = repository
         self._event_object = event_object
-        # States go out one at a time, each the newest position: a state emitted later never
-        # holds an older position than one emitted before it.
-        self._state_lock = threading.Lock()
         self._warned: set[str] = set()
         self.emitted_state = False
 
-    def state(self, state_manager: ConnectorStateManager,
-              current: Callable[[], Mapping[str, Any]]) -> None:
-        with self._state_lock:
-            state_manager.update_state_for_stream(self._stream, None, dict(current()))
-            self._repository.emit_message(state_manager.create_state_message(self._stream,
-                                                                             None))
-            self.emitted_state = True
-
-    def saved_position(self, state_manager: ConnectorStateManager) -> Position | None:
-        try:
-            return Position.from_state(state_manager.get_stream_state(self._stream, None))
-        except StateError as error:
-            raise AirbyteTracedException(
-                message=f"Stream '{self._stream}': the saved state cannot be resumed: {error}. "
-                        f"Reset this stream's state to read it again from the start.",
-                failure_type=FailureType.config_error,
-            ) from error
+    def publish(self, state_manager: ConnectorStateManager, state: Mapping[str, Any]) -> None:
+        """The stream's state, as a state message (the caller keeps states in order)."""
+        state_manager.update_state_for_stream(self._stream, None, dict(state))
+        self._repository.emit_message(state_manager.create_state_message(self._stream, None))
+        self.emitted_state = True
 
     def warn(self, *texts: str) -> None:
         """Each warning once per stream (a product not enabled answers every range alike)."""

@@ -36,6 +36,8 @@ class Reading:
     lag_seconds: int
     hydrate: str
     version: str
+    account_id: str | None = None
+    """The account whose data this is (None: the key's own); every record carries it."""
 
 
 @dataclass(frozen=True)
@@ -87,16 +89,24 @@ Outcome = RangeRead | EventsRead | AgedOut
 @dataclass(eq=False)
 class PagePartition(Partition):
     reading: Reading
-    on_failure: Callable[[PagePartition, BaseException], None]
+    on_failure: Callable[[PagePartition, BaseException], bool]
+    """Told of a failed page; True when the failure ends only its account's read (the page
+    then gives no records and the stream goes on)."""
+    on_done: Callable[[PagePartition], None]
+    """Told once the page's records are queued (the CDK closes the partition)."""
     outcome: Outcome | None = None
 
     def read(self) -> Iterable[Record]:
         try:
             records, self.outcome = self.read_page()
         except BaseException as error:
-            self.on_failure(self, error)
+            if self.on_failure(self, error):
+                return []
             raise
         name = self.reading.resource.stream
+        account_id = self.reading.account_id
+        for record in records:
+            record["account_id"] = account_id
         return [Record(data=r, stream_name=name) for r in records]
 
     def read_page(self) -> tuple[list[dict[str, Any]], Outcome]:

@@ -3,7 +3,9 @@
 ``updated`` is when this version of the object was observed (the event's ``created``, or the
 snapshot's start); ``_ab_cdc_updated_at`` is the same instant as Airbyte's CDC destinations expect
 it; ``_ab_cdc_deleted_at`` is set on deletes, so deduping destinations drop the row; ``is_deleted``
-is the official Stripe connector's name for the same fact.
+is the official Stripe connector's name for the same fact; ``account_id`` is the connected account
+the object belongs to (null for the key's own account), set where a page's records are made
+(``partitions.py``).
 
 Records are completed in place: the parsed JSON of a page is not used for anything else, and a
 copy per record would cost more than the rest of the per-record work.
@@ -15,7 +17,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-ADDED_FIELDS = ("updated", "_ab_cdc_updated_at", "_ab_cdc_deleted_at", "is_deleted")
+OBSERVED_FIELDS = ("updated", "_ab_cdc_updated_at", "_ab_cdc_deleted_at", "is_deleted")
+ADDED_FIELDS = (*OBSERVED_FIELDS, "account_id")
 
 
 @lru_cache(maxsize=4096)

@@ -35,6 +35,7 @@ from airbyte_cdk.sources.streams.concurrent.default_stream import DefaultStream
 from airbyte_cdk.sources.utils.slice_logger import DebugSliceLogger
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
+from source_stripe_conduit.accounts import home_key
 from source_stripe_conduit.availability import (
     ProbeFailed,
     check_outcome,
@@ -46,7 +47,8 @@ from source_stripe_conduit.config import SPEC, Config, ConfigError, parse_config
 from source_stripe_conduit.governor import MAX_PAGES_IN_FLIGHT, Governor
 from source_stripe_conduit.messages import StreamMessages
 from source_stripe_conduit.resources import BY_STREAM, RESOURCES, Resource
-from source_stripe_conduit.sync import StreamSync
+from source_stripe_conduit.stream_state import StreamState
+from source_stripe_conduit.sync import Lane, StreamSync
 from source_stripe_conduit.transport.client import StripeClient
 
 CURSOR_FIELD = "updated"
@@ -165,9 +167,12 @@ class SourceStripeConduit(Source):
                                f"(refresh the connection's schema); skipping it.")
                 continue
             messages = StreamMessages(resource.stream, repository, resource.event_object)
-            sync = StreamSync(resource, configured.sync_mode, config=parsed, client=client,
-                              governor=governor, state_manager=state_manager,
-                              messages=messages)
+            stream_state = StreamState(resource.stream, messages, state_manager,
+                                       home=home_key(parsed), many=False)
+            lane = Lane(home_key(parsed), resource.stream, client, parsed.account_id,
+                        client.account_created)
+            sync = StreamSync(resource, configured.sync_mode, config=parsed, lane=lane,
+                              governor=governor, stream_state=stream_state, messages=messages)
             streams.append(DefaultStream(
                 partition_generator=sync,
                 name=resource.stream,

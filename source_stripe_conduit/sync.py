@@ -10,16 +10,19 @@ messages go out under a lock of their own.
 
 CDC pages go one at a time: each starts where the previous ended, so change records stay in
 order within a stream. Every page, snapshot or CDC, takes a slot of the governor.
+
+One ``StreamSync`` reads one account's data of the stream (its ``Lane``): a connection of one
+account has one per stream, one of many accounts one per account, run by ``lanes.py``.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from dataclasses import dataclass
 
 from airbyte_cdk.models import SyncMode
-from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 from airbyte_cdk.sources.streams.concurrent.cursor import Cursor
 from airbyte_cdk.sources.streams.concurrent.partitions.partition import Partition
 from airbyte_cdk.sources.streams.concurrent.partitions.partition_generator import (
@@ -42,45 +45,72 @@ from source_stripe_conduit.partitions import (
     Reading,
 )
 from source_stripe_conduit.resources import Resource
+from source_stripe_conduit.stream_state import StreamState
 from source_stripe_conduit.transport.client import StripeClient
+from source_stripe_conduit.transport.errors import StripeError
 
 
 class PositionCursor(Cursor):
-    def __init__(self, sync: StreamSync) -> None:
-        self._sync = sync
+    """The stream's cursor for the CDK: pages report to the read that made them, the state is
+    the stream's (every account's position)."""
+
+    def __init__(self, stream_state: StreamState, final: Callable[[], None]) -> None:
+        self._stream_state = stream_state
+        self._final = final
 
     @property
     def state(self) -> MutableMapping[str, object]:
-        return self._sync.state()
+        return dict(self._stream_state.current())
 
     def observe(self, record: Record) -> None:
         pass  # the position moves per page, in close_partition
 
     def close_partition(self, partition: Partition) -> None:
         assert isinstance(partition, PagePartition)
-        self._sync.page_done(partition)
+        partition.on_done(partition)
 
     def ensure_at_least_one_state_emitted(self) -> None:
-        self._sync.emit_final_state()
+        self._final()
 
     def should_be_synced(self, record: Record) -> bool:
         return True
 
 
+@dataclass(frozen=True)
+class Lane:
+    """One account's read of a stream."""
+
+    key: str
+    """The account's position in the stream's state (the platform, or its id)."""
+    slot: str
+    """Its name at the governor: the stream's, or the stream's and the account's."""
+    client: StripeClient
+    """The client acting on the account."""
+    account_id: str | None = None
+    """What records carry as account_id (None: the key's own account)."""
+    created: Callable[[], int | None] = lambda: None
+    """When the account was created, if known: where the oldest range is cut."""
+    isolated: bool = False
+    """A Stripe error ends this account's read alone, kept to be reported by the stream."""
+
+
 class StreamSync(PartitionGenerator):
     def __init__(self, resource: Resource, sync_mode: SyncMode, *, config: Config,
-                 client: StripeClient, governor: Governor, state_manager: ConnectorStateManager,
+                 lane: Lane, governor: Governor, stream_state: StreamState,
                  messages: StreamMessages) -> None:
         self.resource = resource
         self.name = resource.stream
+        self.lane = lane
         incremental = sync_mode == SyncMode.incremental and resource.incremental
         self._settings = phase.Settings(incremental, config.snapshot, config.start_date,
                                         config.lag_seconds)
+        client = lane.client
         self._reading = Reading(client, resource, config.batch_size, config.lag_seconds,
-                                config.hydrate, config.stripe_version)
+                                config.hydrate, config.stripe_version, lane.account_id)
         self._client = client
         self._governor = governor
-        self._state_manager = state_manager
+        self._stream_state = stream_state
+        self._slot = lane.slot
         self._messages = messages
         self._cond = threading.Condition()
         self._position: Position | None = None
@@ -90,13 +120,28 @@ class StreamSync(PartitionGenerator):
         self._estimated = False
         self._records = self._pages = self._skipped = 0
         self._started = time.monotonic()
-        self.cursor = PositionCursor(self)
+        self.cursor = PositionCursor(stream_state, self.emit_final_state)
 
     # -- partition generation (the generator's own thread) -----------------------------------
 
+    @property
+    def failure(self) -> BaseException | None:
+        return self._failed
+
+    def tally(self) -> tuple[int, int, int]:
+        """Records, pages and skipped events so far."""
+        return self._records, self._pages, self._skipped
+
     def generate(self) -> Iterable[Partition]:
         self._started = time.monotonic()
-        saved = self._messages.saved_position(self._state_manager)
+        yield from self.read()
+        if not self.lane.isolated:
+            self._messages.summary(self._client.counters(self.name), self._records,
+                                   self._pages, self._skipped, time.monotonic() - self._started)
+
+    def read(self) -> Iterator[PagePartition]:
+        """The lane's pages; its position stays part of the stream's state from the start."""
+        saved = self._stream_state.saved().get(self.lane.key)
         if phase.starts_without_clock(self.resource, saved, self._settings):
             start = phase.Next(phase.fresh_snapshot(self.resource, self._settings,
                                                     int(time.time())))
@@ -105,9 +150,8 @@ class StreamSync(PartitionGenerator):
             start = phase.initial(self.resource, saved, self._settings, self._server_time())
             provisional = False
         self._apply(start, emit=False)
+        self._stream_state.follow(self.lane.key, lambda: self._position)
         yield from self._run(provisional)
-        self._messages.summary(self._client.counters(self.name), self._records, self._pages,
-                               self._skipped, time.monotonic() - self._started)
 
     def _run(self, provisional: bool) -> Iterator[PagePartition]:
         if self._current().iterator_type == SNAPSHOT or self._current().ranges:
@@ -125,17 +169,17 @@ class StreamSync(PartitionGenerator):
         yield from self._read_events(now, horizon)
 
     def _read_ranges(self, provisional: bool) -> Iterator[PagePartition]:
-        self._governor.snapshot_started(self.name)
+        self._governor.snapshot_started(self._slot)
         try:
             while idle := self._idle_ranges():
                 for piece in idle:
-                    self._governor.acquire(self.name)
+                    self._governor.acquire(self._slot)
                     yield self._started_page(RangePartition(
-                        self._reading, self.page_failed, piece=piece,
+                        self._reading, self.page_failed, self.page_done, piece=piece,
                         observed_at=self._current().created_at, provisional=provisional))
                 provisional = False
         finally:
-            self._governor.snapshot_ended(self.name)
+            self._governor.snapshot_ended(self._slot)
 
     def _idle_ranges(self) -> list[Range]:
         """The ranges to ask a page of next, once there are any; [] when the snapshot is over
@@ -143,14 +187,14 @@ class StreamSync(PartitionGenerator):
         while True:
             # Where ranges are cut needs the account's creation date: waited for here, not
             # under the lock, and only once a page has told a density.
-            floor = planning.floor_of(self._client.account_created()) \
+            floor = planning.floor_of(self.lane.created()) \
                 if self._seconds_per_object else planning.STRIPE_EPOCH
             with self._cond:
                 if self._failed or not (self._current().ranges or self._in_flight):
                     return []
                 self._split(floor)
                 position = self._current()
-                self._governor.pages_left(self.name, planning.pages_left(
+                self._governor.pages_left(self._slot, planning.pages_left(
                     position, self._seconds_per_object, floor, self._reading.batch_size))
                 busy = {p.piece for p in self._in_flight if isinstance(p, RangePartition)}
                 idle = [r for r in position.ranges if r not in busy]
@@ -164,10 +208,11 @@ class StreamSync(PartitionGenerator):
             return
         busy = {p.piece for p in self._in_flight if isinstance(p, RangePartition)}
         cut = planning.split(self._current(), self._seconds_per_object,
-                             target=self._governor.stream_target(self.name), busy=busy,
+                             target=self._governor.stream_target(self._slot), busy=busy,
                              floor=floor, batch_size=self._reading.batch_size)
         self._position, self._seconds_per_object = cut.position, cut.seconds_per_object
-        if not self._estimated and len(cut.position.ranges) > 1 and not self.resource.parent:
+        if not self._estimated and len(cut.position.ranges) > 1 and not self.resource.parent \
+                and not self.lane.isolated:
             self._estimated = True
             self._messages.estimate(self._records + planning.estimated_rows(
                 cut.position, cut.seconds_per_object, floor))
@@ -181,9 +226,9 @@ class StreamSync(PartitionGenerator):
                             emit=True)
                 yield from self._read_ranges(False)
                 continue
-            self._governor.acquire(self.name)
+            self._governor.acquire(self._slot)
             partition = self._started_page(EventsPartition(
-                self._reading, self.page_failed, position=position, start=start,
+                self._reading, self.page_failed, self.page_done, position=position, start=start,
                 horizon=horizon))
             yield partition
             with self._cond:
@@ -197,7 +242,7 @@ class StreamSync(PartitionGenerator):
                     if caught_up is not None:
                         self._position = caught_up
                 if caught_up is not None:
-                    self._messages.state(self._state_manager, self.state)
+                    self._stream_state.moved()
                 return
 
     def _started_page(self, partition: PagePartition) -> PagePartition:
@@ -212,7 +257,8 @@ class StreamSync(PartitionGenerator):
 
     def page_done(self, partition: PagePartition) -> None:
         outcome = partition.outcome
-        assert outcome is not None
+        if outcome is None:
+            return  # a failed page of an isolated read: page_failed has seen to it
         with self._cond:
             self._in_flight.discard(partition)
             self._position = outcome.apply(self._current())
@@ -226,16 +272,18 @@ class StreamSync(PartitionGenerator):
             self._records += outcome.count
             self._pages += 1
             self._cond.notify_all()
-        self._messages.warn(*outcome.warnings)
-        self._messages.state(self._state_manager, self.state)
-        self._governor.release(self.name)
+        self._warn(*outcome.warnings)
+        self._stream_state.moved()
+        self._governor.release(self._slot)
 
-    def page_failed(self, partition: PagePartition, error: BaseException) -> None:
+    def page_failed(self, partition: PagePartition, error: BaseException) -> bool:
         with self._cond:
             self._in_flight.discard(partition)
             self._failed = error
             self._cond.notify_all()
-        self._governor.release(self.name)
+        self._governor.release(self._slot)
+        # One account's Stripe error (its access revoked) ends its read, not the stream's.
+        return self.lane.isolated and isinstance(error, StripeError)
 
     # -- position and state -------------------------------------------------------------------
 
@@ -243,19 +291,20 @@ class StreamSync(PartitionGenerator):
         assert self._position is not None
         return self._position
 
-    def state(self) -> MutableMapping[str, object]:
-        position = self._position
-        return position.to_state() if position else {}
-
     def _apply(self, step: phase.Next, *, emit: bool) -> None:
         with self._cond:
             self._position = step.position
         if step.warning:
-            self._messages.warn(step.warning)
+            self._warn(step.warning)
         if emit:
-            self._messages.state(self._state_manager, self.state)
+            self._stream_state.moved()
+
+    def _warn(self, *texts: str) -> None:
+        if self.lane.isolated:
+            texts = tuple(f"Account {self.lane.key}: {text}" for text in texts)
+        self._messages.warn(*texts)
 
     def emit_final_state(self) -> None:
         if self._position is not None and (not self._messages.emitted_state or not self._failed):
-            self._messages.state(self._state_manager, self.state)
+            self._stream_state.moved(force=True)
 

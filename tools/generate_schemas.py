@@ -79,6 +79,11 @@ CONNECTOR_FIELDS: dict[str, Schema] = {
         "type": "boolean",
         "description": "Whether this record says the object was deleted.",
     },
+    "account_id": {
+        "type": ["null", "string"],
+        "description": "The connected account whose object this is (Stripe-Account), or null "
+        "for the key's own account.",
+    },
 }
 
 

@@ -1,0 +1,94 @@
+"""A stream's positions, one per account it reads, and the state messages that carry them.
+
+A single-account connection writes the one position as today's state; a connection of many
+accounts writes them all (``iterator/accounts_state.py``). A state goes out whenever a position
+moves, holding every position as it is at that moment, so a state never runs ahead of the
+records before it; with many accounts at most one per ``MANY_ACCOUNTS_INTERVAL`` (each holds every
+account, and a thousand accounts' pages would otherwise each write a thousand positions), and
+always once an account's read ends and at the end of the stream.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from source_stripe_conduit.iterator.accounts_state import positions_of, state_of
+from source_stripe_conduit.iterator.position import Position, StateError
+from source_stripe_conduit.messages import StreamMessages
+
+MANY_ACCOUNTS_INTERVAL = 1.0
+
+
+class StreamState:
+    def __init__(self, stream: str, messages: StreamMessages,
+                 state_manager: ConnectorStateManager, *, home: str, many: bool) -> None:
+        self._stream = stream
+        self._messages = messages
+        self._state_manager = state_manager
+        self._home = home
+        self._many = many
+        self._lock = threading.Lock()
+        self._positions: dict[str, Position] = {}
+        self._sources: dict[str, Callable[[], Position | None]] = {}
+        self._loaded = False
+        self._last_emit = 0.0
+
+    def saved(self) -> dict[str, Position]:
+        """Every account's saved position; a state that is not one is a config error."""
+        with self._lock:
+            if not self._loaded:
+                raw = self._state_manager.get_stream_state(self._stream, None)
+                try:
+                    self._positions = positions_of(raw, self._home)
+                except StateError as error:
+                    raise AirbyteTracedException(
+                        message=f"Stream '{self._stream}': the saved state cannot be resumed: "
+                                f"{error}. Reset this stream's state to read it again from "
+                                f"the start.",
+                        failure_type=FailureType.config_error) from error
+                self._loaded = True
+            return dict(self._positions)
+
+    def follow(self, key: str, current: Callable[[], Position | None]) -> None:
+        """From now on ``key``'s position is ``current()`` (read under this lock)."""
+        with self._lock:
+            self._sources[key] = current
+
+    def release(self, key: str) -> None:
+        """``key``'s read is over: its last position is kept as it is."""
+        with self._lock:
+            source = self._sources.pop(key, None)
+            position = source() if source else None
+            if position is not None:
+                self._positions[key] = position
+
+    def moved(self, *, force: bool = False) -> None:
+        """A position moved: a state message, unless one went out too recently."""
+        with self._lock:
+            now = time.monotonic()
+            if self._many and not force and now - self._last_emit < MANY_ACCOUNTS_INTERVAL:
+                return
+            self._last_emit = now
+            self._messages.publish(self._state_manager, self._current())
+
+    def current(self) -> Mapping[str, Any]:
+        with self._lock:
+            return self._current()
+
+    def _current(self) -> dict[str, Any]:
+        positions = dict(self._positions)
+        for key, source in self._sources.items():
+            position = source()
+            if position is not None:
+                positions[key] = position
+        if self._many:
+            return state_of(positions)
+        position = positions.get(self._home)
+        return position.to_state() if position else {}
