@@ -66,6 +66,9 @@ def accounts_to_read(config: Config, client: StripeClient) -> list[Account]:
         connected = list_accounts(client)
     else:
         connected = [Account(account_id) for account_id in config.account_ids]
+    if config.account_id and config.account_id not in {a.key for a in connected}:
+        # The account of a former single-account connection, whose state it goes on from.
+        connected.append(Account(config.account_id))
     return platform + sorted(a for a in connected if in_shard(a.key, shard))
 
 

@@ -58,13 +58,14 @@ class StreamMessages:
                                                      row_estimate=max(rows, 0)))))
 
     def summary(self, counters: StreamCounters, records: int, pages: int, skipped: int,
-                seconds: float) -> None:
+                seconds: float, accounts: int | None = None) -> None:
         if skipped:
             self.warn(f"Stream '{self._stream}': {skipped} events skipped: their object is not "
                       f"a {self._event_object} with an id (invoice.upcoming carries an invoice "
                       f"that has none yet).")
+        of = f" of {accounts} accounts" if accounts is not None else ""
         self._log(Level.INFO,
-                  f"Stream '{self._stream}' done: {records} records, {pages} pages, "
+                  f"Stream '{self._stream}' done{of}: {records} records, {pages} pages, "
                   f"{counters.attempts} requests, {counters.retries} retries, "
                   f"{counters.rate_limited} rate-limited (429), {seconds:.1f} s")
 

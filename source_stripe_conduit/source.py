@@ -35,7 +35,7 @@ from airbyte_cdk.sources.streams.concurrent.default_stream import DefaultStream
 from airbyte_cdk.sources.utils.slice_logger import DebugSliceLogger
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from source_stripe_conduit.accounts import home_key
+from source_stripe_conduit.accounts import Account, accounts_to_read, home_key
 from source_stripe_conduit.availability import (
     ProbeFailed,
     check_outcome,
@@ -45,11 +45,13 @@ from source_stripe_conduit.availability import (
 )
 from source_stripe_conduit.config import SPEC, Config, ConfigError, parse_config, prepare
 from source_stripe_conduit.governor import MAX_PAGES_IN_FLIGHT, Governor
+from source_stripe_conduit.lanes import AccountLanes
 from source_stripe_conduit.messages import StreamMessages
 from source_stripe_conduit.resources import BY_STREAM, RESOURCES, Resource
 from source_stripe_conduit.stream_state import StreamState
 from source_stripe_conduit.sync import Lane, StreamSync
 from source_stripe_conduit.transport.client import StripeClient
+from source_stripe_conduit.transport.errors import StripeError
 
 CURSOR_FIELD = "updated"
 DOCUMENTATION_URL = "https://github.com/source-stripe-conduit/source-stripe-conduit#readme"
@@ -68,7 +70,8 @@ def selected_resources(config: Config) -> list[Resource]:
     return list(RESOURCES)
 
 
-def airbyte_stream(resource: Resource, incremental: bool | None = None) -> AirbyteStream:
+def airbyte_stream(resource: Resource, incremental: bool | None = None,
+                   key: list[str] | None = None) -> AirbyteStream:
     """The stream as discover offers it; ``incremental`` False offers full refresh only (a key
     that cannot read events)."""
     incremental = resource.incremental if incremental is None else incremental
@@ -79,7 +82,7 @@ def airbyte_stream(resource: Resource, incremental: bool | None = None) -> Airby
         supported_sync_modes=modes,
         source_defined_cursor=True if incremental else None,
         default_cursor_field=[CURSOR_FIELD] if incremental else None,
-        source_defined_primary_key=[["id"]],
+        source_defined_primary_key=[[name] for name in key or ["id"]],
         is_resumable=True,
     )
 
@@ -139,7 +142,7 @@ class SourceStripeConduit(Source):
             _, message = check_outcome(found)
             raise AirbyteTracedException(message=message, internal_message=message,
                                          failure_type=FailureType.config_error)
-        return AirbyteCatalog(streams=[airbyte_stream(r, incremental)
+        return AirbyteCatalog(streams=[airbyte_stream(r, incremental, primary_key(parsed))
                                        for r, incremental in streams])
 
     def read(
@@ -160,6 +163,7 @@ class SourceStripeConduit(Source):
                             client.latency, backlog=lambda: queue.qsize() / QUEUE_SIZE)
         repository = ConcurrentMessageRepository(queue, InMemoryMessageRepository())
         streams: list[DefaultStream] = []
+        accounts = _accounts_or_raise(parsed, client) if parsed.many_accounts else []
         for configured in catalog.streams:
             resource = BY_STREAM.get(configured.stream.name)
             if resource is None:
@@ -168,16 +172,23 @@ class SourceStripeConduit(Source):
                 continue
             messages = StreamMessages(resource.stream, repository, resource.event_object)
             stream_state = StreamState(resource.stream, messages, state_manager,
-                                       home=home_key(parsed), many=False)
-            lane = Lane(home_key(parsed), resource.stream, client, parsed.account_id,
-                        client.account_created)
-            sync = StreamSync(resource, configured.sync_mode, config=parsed, lane=lane,
-                              governor=governor, stream_state=stream_state, messages=messages)
+                                       home=home_key(parsed), many=parsed.many_accounts)
+            sync: StreamSync | AccountLanes
+            if parsed.many_accounts:
+                sync = AccountLanes(resource, configured.sync_mode, config=parsed,
+                                    client=client, governor=governor, accounts=accounts,
+                                    stream_state=stream_state, messages=messages)
+            else:
+                lane = Lane(home_key(parsed), resource.stream, client, parsed.account_id,
+                            client.account_created)
+                sync = StreamSync(resource, configured.sync_mode, config=parsed, lane=lane,
+                                  governor=governor, stream_state=stream_state,
+                                  messages=messages)
             streams.append(DefaultStream(
                 partition_generator=sync,
                 name=resource.stream,
                 json_schema=lambda name=resource.stream: schema_of(name),
-                primary_key=["id"],
+                primary_key=primary_key(parsed),
                 cursor_field=CursorField(CURSOR_FIELD) if resource.incremental else None,
                 logger=logger,
                 cursor=sync.cursor,
@@ -195,6 +206,22 @@ class SourceStripeConduit(Source):
             queue=queue,
         )
         yield from source.read(streams)  # type: ignore[arg-type]
+
+
+def primary_key(config: Config) -> list[str]:
+    """With many accounts an id is unique only within its account: ids a user chooses
+    (coupons, plans, products) can repeat across accounts."""
+    return ["account_id", "id"] if config.many_accounts else ["id"]
+
+
+def _accounts_or_raise(config: Config, client: StripeClient) -> list[Account]:
+    try:
+        return accounts_to_read(config, client)
+    except StripeError as error:
+        message = (f"The connected accounts could not be listed (/v1/accounts): "
+                   f"{error.stripe_message}")
+        raise AirbyteTracedException(message=message, internal_message=message,
+                                     failure_type=FailureType.config_error) from error
 
 
 def _parse_or_raise(config: Mapping[str, Any]) -> Config:

@@ -151,8 +151,23 @@ class FakeStripe:
         """Seconds the fake takes to answer a path (Stripe's answer time)."""
         self.account_created: int | None = None
         """When set, ``GET /v1/account`` answers with an account created then."""
+        self.connected: dict[str, FakeStripe] = {}
+        """Connected accounts' own data, answered for requests with their Stripe-Account."""
         self._seq = 0
         self._lock = threading.Lock()
+
+    def connect(self, account_id: str, created: int | None = None) -> FakeStripe:
+        """A connected account of this platform (listed at /v1/accounts), with data of its own."""
+        account = self.connected[account_id] = FakeStripe(self.now)
+        self.add("/v1/accounts", {"id": account_id, "object": "account",
+                                  "created": created if created is not None else self.now - 400 * DAY})
+        return account
+
+    def revoke(self, account_id: str) -> None:
+        """The platform's access to the account revoked: it is no longer listed, and requests
+        acting on it are refused as Stripe refuses them."""
+        self.connected.pop(account_id, None)
+        self.remove("/v1/accounts", account_id)
 
     # -- data ---------------------------------------------------------------------------------
 
@@ -224,10 +239,27 @@ class FakeStripe:
                 if failure.exc is not None:
                     raise failure.exc("injected by the fake")
                 return self._answer(request, failure.status, failure.body, failure.headers)
-            status, body = self._route(seen)
+            acting = seen.headers.get("Stripe-Account")
+        if acting:
+            status, body = self._route_connected(acting, seen)
+        else:
+            with self._lock:
+                status, body = self._route(seen)
         if seen.path in self.delays:
             time.sleep(self.delays[seen.path])
         return self._answer(request, status, body, {})
+
+    def _route_connected(self, account_id: str, seen: SeenRequest) -> tuple[int, Any]:
+        account = self.connected.get(account_id)
+        if account is None:
+            return 403, stripe_error(
+                403, f"The provided key 'sk_test_****Leak' does not have access to account "
+                     f"'{account_id}' (or that account does not exist). Application access "
+                     f"may have been revoked.", code="account_invalid")
+        account.now = self.now
+        with account._lock:
+            account.requests.append(seen)
+            return account._route(seen)
 
     def _answer(self, request: Any, status: int, body: Any,
                 headers: Mapping[str, str]) -> requests.Response:

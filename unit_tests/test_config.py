@@ -479,8 +479,6 @@ def test_all_connected_accounts_is_many_accounts() -> None:
     ({"connected_accounts": "some"}, "connected_accounts", "must be one of all"),
     ({"account_ids": ["acct_1"], "connected_accounts": "all"}, "connected_accounts",
      "cannot be combined with account_ids"),
-    ({"account_ids": ["acct_1"], "account_id": "acct_2"}, "account_ids",
-     "cannot be combined with account_id"),
     ({"connected_accounts": "all", "account_shard": "4/4"}, "account_shard", "i from 0 to n-1"),
     ({"connected_accounts": "all", "account_shard": "1-4"}, "account_shard", "must be i/n"),
     ({"connected_accounts": "all", "account_shard": "0/0"}, "account_shard", "n at least 1"),

@@ -180,6 +180,7 @@ def test_error_carries_code_and_param(fake: FakeStripe) -> None:
 
 def test_every_request_carries_key_version_and_account(fake: FakeStripe, sleeps: Sleeps) -> None:
     fake.fail(_is_customers, 500, stripe_error(500, "down"), times=1)
+    fake.connect("acct_1Conn3ct")
     client = _client(account_id="acct_1Conn3ct", stripe_version="2023-10-16")
     _get(client)
     client.get("charges", "/v1/charges", [("limit", 1)])
@@ -424,10 +425,11 @@ def test_the_account_lookup_seeds_the_syncs_answer_time_but_no_streams(
 
 def test_a_client_for_a_connected_account_sends_its_header_and_shares_the_rest(
         client: StripeClient, fake: FakeStripe) -> None:
+    fake.connect("acct_9Zz")
     connected = client.for_account("acct_9Zz")
     connected.list_page("customers", "/v1/customers", [("limit", 1)])
     client.list_page("customers", "/v1/customers", [("limit", 1)])
-    first, second = fake.requests
+    first, second = [r for r in fake.requests if r.path == "/v1/customers"]
     assert first.headers.get("Stripe-Account") == "acct_9Zz"
     assert "Stripe-Account" not in second.headers
     assert client.counters("customers").requests == 2  # one set of counters

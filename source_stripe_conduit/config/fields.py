@@ -26,7 +26,9 @@ FIELDS: tuple[Field, ...] = (
           "(rk_test_…, rk_live_…) with read access to the streams you sync.",
           missing="is required: a Stripe secret or restricted key"),
     Field("account_id", "string", "account", "Connected account", 1,
-          description="Read a Connect account's data (sent as the Stripe-Account header).",
+          description="Read a Connect account's data (sent as the Stripe-Account header). "
+          "With account_ids or connected_accounts it is read too, and a state saved while it "
+          "was the only account stays its position.",
           pattern="^acct_[A-Za-z0-9]+$"),
     Field("start_date", "string", "date", "Start date", 2,
           description="The snapshot skips objects created before this date (UTC, "
@@ -73,7 +75,7 @@ FIELDS: tuple[Field, ...] = (
     Field("account_ids", "array", "accounts", "Connected accounts", 15, items="string",
           description="Read these connected accounts of a Connect platform in one connection "
           "(besides the platform's own data, see include_platform). Records carry account_id "
-          "and are keyed by [account_id, id]. Instead of account_id and connected_accounts.",
+          "and are keyed by [account_id, id]. Instead of connected_accounts.",
           examples=("acct_1Example",)),
     Field("connected_accounts", "string", "choice", "All connected accounts", 16, choices=("all",),
           description="all: every connected account of the platform, listed from /v1/accounts "

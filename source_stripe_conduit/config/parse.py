@@ -71,10 +71,6 @@ def _accounts_checked(config: Config, given: Mapping[str, Any]) -> Config:
     if config.account_ids and config.connected_accounts:
         raise ConfigError("connected_accounts", "cannot be combined with account_ids: give "
                           "the accounts, or all of them, not both")
-    if config.many_accounts and config.account_id:
-        field = "account_ids" if config.account_ids else "connected_accounts"
-        raise ConfigError(field, "cannot be combined with account_id (one account); put that "
-                          "account in account_ids instead")
     if config.account_shard and not config.many_accounts:
         raise ConfigError("account_shard", "needs account_ids or connected_accounts: there "
                           "is only one account to read")

@@ -1,0 +1,136 @@
+"""A platform and its connected accounts in one connection: records, keys, state, failures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airbyte_cdk.models import SyncMode
+from helpers import (
+    DAY,
+    NOW,
+    FakeStripe,
+    config,
+    error_traces,
+    record_data,
+    run_read,
+    state_of,
+    stream_states,
+)
+
+from source_stripe_conduit.accounts import Account
+from source_stripe_conduit.iterator.accounts_state import PLATFORM, positions_of
+from source_stripe_conduit.iterator.position import CDC, SNAPSHOT, Position, Range
+from source_stripe_conduit.lanes import reading_order
+from source_stripe_conduit.source import SourceStripeConduit
+
+INCREMENTAL = SyncMode.incremental
+
+
+def _customers(fake: FakeStripe, prefix: str, count: int) -> list[str]:
+    return [fake.add("/v1/customers", {"id": f"cus_{prefix}{n:03d}", "object": "customer",
+                                       "created": NOW - 300 * DAY + n * 3600})["id"]
+            for n in range(count)]
+
+
+def _platform(fake: FakeStripe) -> dict[str, list[str]]:
+    """A platform with customers of its own and two connected accounts with theirs."""
+    return {PLATFORM: _customers(fake, "P", 5),
+            "acct_1A": _customers(fake.connect("acct_1A"), "A", 7),
+            "acct_2B": _customers(fake.connect("acct_2B"), "B", 3)}
+
+
+def _by_account(records: list[dict[str, Any]]) -> dict[str | None, list[str]]:
+    found: dict[str | None, list[str]] = {}
+    for record in records:
+        found.setdefault(record.get("account_id"), []).append(record["id"])
+    return {k: sorted(v) for k, v in found.items()}
+
+
+def test_every_account_is_read_and_each_record_names_its_account(fake: FakeStripe) -> None:
+    seeded = _platform(fake)
+    output = run_read(config(account_ids=["acct_1A", "acct_2B"], batch_size=3), ["customers"])
+    assert _by_account(record_data(output)) == {None: seeded[PLATFORM],
+                                               "acct_1A": seeded["acct_1A"],
+                                               "acct_2B": seeded["acct_2B"]}
+    state = stream_states(output, "customers")[-1]
+    assert set(state["accounts"]) == {PLATFORM, "acct_1A", "acct_2B"}
+    assert all(p.iterator_type == CDC for p in positions_of(state, PLATFORM).values())
+
+
+def test_the_platforms_own_data_can_be_left_out(fake: FakeStripe) -> None:
+    seeded = _platform(fake)
+    output = run_read(config(account_ids=["acct_2B"], include_platform=False), ["customers"])
+    assert _by_account(record_data(output)) == {"acct_2B": seeded["acct_2B"]}
+
+
+def test_all_connected_accounts_are_listed_on_each_sync(fake: FakeStripe) -> None:
+    seeded = _platform(fake)
+    output = run_read(config(connected_accounts="all"), ["customers"])
+    assert set(_by_account(record_data(output))) == {None, "acct_1A", "acct_2B"}
+    fake.revoke("acct_1A")
+    later = _customers(fake.connect("acct_3C"), "C", 2)
+    again = run_read(config(connected_accounts="all"), ["customers"])
+    found = _by_account(record_data(again))
+    assert found == {None: seeded[PLATFORM], "acct_2B": seeded["acct_2B"], "acct_3C": later}
+    assert error_traces(again) == []
+
+
+def test_a_single_account_state_goes_on_as_that_accounts_position(fake: FakeStripe) -> None:
+    _platform(fake)
+    single = run_read(config(account_id="acct_1A"), ["customers"], mode=INCREMENTAL)
+    saved = stream_states(single, "customers")[-1]
+    assert "accounts" not in saved and saved["iterator_type"] == CDC
+    fake.connected["acct_1A"].add_event(
+        "customer.updated", {"id": "cus_A000", "object": "customer", "created": NOW - 300 * DAY},
+        NOW - 10)
+    fake.now = NOW + 600
+    # The former account_id stays: it names whose position the saved state is.
+    output = run_read(config(account_id="acct_1A", account_ids=["acct_2B"],
+                             include_platform=False),
+                      ["customers"], mode=INCREMENTAL, state=state_of("customers", saved))
+    found = _by_account(record_data(output))
+    # acct_1A follows its changes from where the single-account connection was; acct_2B is new.
+    assert found == {"acct_1A": ["cus_A000"], "acct_2B": ["cus_B000", "cus_B001", "cus_B002"]}
+
+
+def test_a_revoked_account_fails_alone_named_with_its_position_kept(fake: FakeStripe) -> None:
+    _platform(fake)
+    first = run_read(config(account_ids=["acct_1A", "acct_2B"]), ["customers"],
+                     mode=INCREMENTAL)
+    saved = stream_states(first, "customers")[-1]
+    fake.connected.pop("acct_1A")  # access revoked; still configured
+    fake.add("/v1/customers", {"id": "cus_Pnew", "object": "customer", "created": NOW - 5})
+    fake.add_event("customer.created", {"id": "cus_Pnew", "object": "customer",
+                                        "created": NOW - 5}, NOW - 5)
+    fake.now = NOW + 600
+    output = run_read(config(account_ids=["acct_1A", "acct_2B"]), ["customers"],
+                      mode=INCREMENTAL, state=state_of("customers", saved), failure=True)
+    assert _by_account(record_data(output)) == {None: ["cus_Pnew"]}
+    # The stream's error (the CDK's, that the stream did not finish, repeats it).
+    (error,) = [e for e in error_traces(output) if e.startswith("Stream 'customers'")]
+    assert "1 of 3 accounts could not be read" in error
+    assert "acct_1A" in error and "does not have access to account" in error
+    final = positions_of(stream_states(output, "customers")[-1], PLATFORM)
+    assert final["acct_1A"] == positions_of(saved, PLATFORM)["acct_1A"]
+    assert final[PLATFORM] != positions_of(saved, PLATFORM)[PLATFORM]
+
+
+def test_with_many_accounts_the_key_holds_the_account(fake: FakeStripe) -> None:
+    from airbyte_cdk.test.entrypoint_wrapper import discover
+
+    fake.account_created = NOW - 900 * DAY
+    output = discover(SourceStripeConduit(), config(account_ids=["acct_1A"]))
+    (stream,) = [s for s in output.catalog.catalog.streams if s.name == "customers"]
+    assert stream.source_defined_primary_key == [["account_id"], ["id"]]
+    single = discover(SourceStripeConduit(), config())
+    (stream,) = [s for s in single.catalog.catalog.streams if s.name == "customers"]
+    assert stream.source_defined_primary_key == [["id"]]
+
+
+def test_unfinished_snapshots_go_first_then_the_accounts_furthest_behind() -> None:
+    accounts = [Account(k) for k in ("acct_new", "acct_snap", "acct_old", "acct_recent")]
+    saved = {"acct_snap": Position(SNAPSHOT, NOW, ranges=(Range(cursor="cus_1"),)),
+             "acct_old": Position(CDC, NOW - 5 * DAY),
+             "acct_recent": Position(CDC, NOW - DAY, "evt_1", cursor_created=NOW - 60)}
+    assert [a.key for a in reading_order(accounts, saved)] == [
+        "acct_snap", "acct_new", "acct_old", "acct_recent"]
