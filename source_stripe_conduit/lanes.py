@@ -31,7 +31,7 @@ from source_stripe_conduit.accounts import Account
 from source_stripe_conduit.config import Config
 from source_stripe_conduit.governor import Governor
 from source_stripe_conduit.iterator.position import SNAPSHOT, Position
-from source_stripe_conduit.messages import StreamMessages
+from source_stripe_conduit.messages import StreamMessages, Tally
 from source_stripe_conduit.resources import Resource
 from source_stripe_conduit.stream_state import StreamState
 from source_stripe_conduit.sync import Lane, PositionCursor, StreamSync
@@ -92,7 +92,8 @@ class AccountLanes(PartitionGenerator):
         started = time.monotonic()
         pending = deque(reading_order(self._accounts, self._stream_state.saved()))
         out: Queue[Partition | _Ended] = Queue()
-        running = records = pages = skipped = 0
+        running = 0
+        tally = Tally()
         failed: list[tuple[str, BaseException]] = []
         while pending or running:
             while pending and running < LANES_PER_STREAM:
@@ -112,11 +113,10 @@ class AccountLanes(PartitionGenerator):
                 raise error
             if error is not None:
                 failed.append((item.sync.lane.key, error))
-            done = item.sync.tally()
-            records, pages, skipped = records + done[0], pages + done[1], skipped + done[2]
-        self._messages.summary(self._client.counters(self._resource.stream), records, pages,
-                               skipped, time.monotonic() - started,
-                               accounts=len(self._accounts))
+            done = item.sync.tally
+            tally.add(done.records, done.skipped, done.pages)
+        self._messages.summary(self._client.counters(self._resource.stream), tally,
+                               time.monotonic() - started, accounts=len(self._accounts))
         if failed:
             raise _failure(self._resource.stream, failed, len(self._accounts))
 

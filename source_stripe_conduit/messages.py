@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from airbyte_cdk.models import (
@@ -23,6 +24,20 @@ from airbyte_cdk.sources.message import MessageRepository
 from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 
 from source_stripe_conduit.transport.client import StreamCounters
+
+
+@dataclass
+class Tally:
+    """What a read came to: records, pages, and events skipped (not the stream's object)."""
+
+    records: int = 0
+    pages: int = 0
+    skipped: int = 0
+
+    def add(self, records: int, skipped: int = 0, pages: int = 1) -> None:
+        self.records += records
+        self.pages += pages
+        self.skipped += skipped
 
 
 class StreamMessages:
@@ -57,8 +72,9 @@ class StreamMessages:
                 estimate=AirbyteEstimateTraceMessage(name=self._stream, type=EstimateType.STREAM,
                                                      row_estimate=max(rows, 0)))))
 
-    def summary(self, counters: StreamCounters, records: int, pages: int, skipped: int,
-                seconds: float, accounts: int | None = None) -> None:
+    def summary(self, counters: StreamCounters, tally: Tally, seconds: float,
+                accounts: int | None = None) -> None:
+        records, pages, skipped = tally.records, tally.pages, tally.skipped
         if skipped:
             self.warn(f"Stream '{self._stream}': {skipped} events skipped: their object is not "
                       f"a {self._event_object} with an id (invoice.upcoming carries an invoice "

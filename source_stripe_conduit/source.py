@@ -170,29 +170,10 @@ class SourceStripeConduit(Source):
                 logger.warning(f"Stream '{configured.stream.name}' is not offered by this source "
                                f"(refresh the connection's schema); skipping it.")
                 continue
-            messages = StreamMessages(resource.stream, repository, resource.event_object)
-            stream_state = StreamState(resource.stream, messages, state_manager,
-                                       home=home_key(parsed), many=parsed.many_accounts)
-            sync: StreamSync | AccountLanes
-            if parsed.many_accounts:
-                sync = AccountLanes(resource, configured.sync_mode, config=parsed,
-                                    client=client, governor=governor, accounts=accounts,
-                                    stream_state=stream_state, messages=messages)
-            else:
-                lane = Lane(home_key(parsed), resource.stream, client, parsed.account_id,
-                            client.account_created)
-                sync = StreamSync(resource, configured.sync_mode, config=parsed, lane=lane,
-                                  governor=governor, stream_state=stream_state,
-                                  messages=messages)
-            streams.append(DefaultStream(
-                partition_generator=sync,
-                name=resource.stream,
-                json_schema=lambda name=resource.stream: schema_of(name),
-                primary_key=primary_key(parsed),
-                cursor_field=CursorField(CURSOR_FIELD) if resource.incremental else None,
-                logger=logger,
-                cursor=sync.cursor,
-            ))
+            streams.append(_stream(resource, configured.sync_mode, parsed, client, governor,
+                                   accounts, StreamMessages(resource.stream, repository,
+                                                            resource.event_object),
+                                   state_manager, logger))
         if not streams:
             return
         # Every stream's generator runs at once (they mostly wait for their pages); the rest of
@@ -206,6 +187,33 @@ class SourceStripeConduit(Source):
             queue=queue,
         )
         yield from source.read(streams)  # type: ignore[arg-type]
+
+
+def _stream(resource: Resource, sync_mode: SyncMode, config: Config, client: StripeClient,
+            governor: Governor, accounts: list[Account], messages: StreamMessages,
+            state_manager: ConnectorStateManager, logger: logging.Logger) -> DefaultStream:
+    """One stream for the CDK: its accounts read by lanes, or its one account directly."""
+    stream_state = StreamState(resource.stream, messages, state_manager,
+                               home=home_key(config), many=config.many_accounts)
+    sync: StreamSync | AccountLanes
+    if config.many_accounts:
+        sync = AccountLanes(resource, sync_mode, config=config, client=client,
+                            governor=governor, accounts=accounts, stream_state=stream_state,
+                            messages=messages)
+    else:
+        lane = Lane(home_key(config), resource.stream, client, config.account_id,
+                    client.account_created)
+        sync = StreamSync(resource, sync_mode, config=config, lane=lane, governor=governor,
+                          stream_state=stream_state, messages=messages)
+    return DefaultStream(
+        partition_generator=sync,
+        name=resource.stream,
+        json_schema=lambda: schema_of(resource.stream),
+        primary_key=primary_key(config),
+        cursor_field=CursorField(CURSOR_FIELD) if resource.incremental else None,
+        logger=logger,
+        cursor=sync.cursor,
+    )
 
 
 def primary_key(config: Config) -> list[str]:

@@ -35,7 +35,7 @@ from source_stripe_conduit.governor import Governor
 from source_stripe_conduit.iterator import phase, planning
 from source_stripe_conduit.iterator.cdc import cdc_start
 from source_stripe_conduit.iterator.position import SNAPSHOT, Position, Range
-from source_stripe_conduit.messages import StreamMessages
+from source_stripe_conduit.messages import StreamMessages, Tally
 from source_stripe_conduit.partitions import (
     EventsPartition,
     EventsRead,
@@ -104,40 +104,30 @@ class StreamSync(PartitionGenerator):
         incremental = sync_mode == SyncMode.incremental and resource.incremental
         self._settings = phase.Settings(incremental, config.snapshot, config.start_date,
                                         config.lag_seconds)
-        client = lane.client
-        self._reading = Reading(client, resource, config.batch_size, config.lag_seconds,
+        self._reading = Reading(lane.client, resource, config.batch_size, config.lag_seconds,
                                 config.hydrate, config.stripe_version, lane.account_id)
-        self._client = client
+        self._client = lane.client
         self._governor = governor
         self._stream_state = stream_state
-        self._slot = lane.slot
         self._messages = messages
         self._cond = threading.Condition()
         self._position: Position | None = None
         self._in_flight: set[PagePartition] = set()
         self._seconds_per_object: dict[Range, float] = {}
-        self._failed: BaseException | None = None
+        self.failure: BaseException | None = None  # what ended the read, if it failed
         self._estimated = False
-        self._records = self._pages = self._skipped = 0
+        self.tally = Tally()
         self._started = time.monotonic()
         self.cursor = PositionCursor(stream_state, self.emit_final_state)
 
     # -- partition generation (the generator's own thread) -----------------------------------
 
-    @property
-    def failure(self) -> BaseException | None:
-        return self._failed
-
-    def tally(self) -> tuple[int, int, int]:
-        """Records, pages and skipped events so far."""
-        return self._records, self._pages, self._skipped
-
     def generate(self) -> Iterable[Partition]:
         self._started = time.monotonic()
         yield from self.read()
         if not self.lane.isolated:
-            self._messages.summary(self._client.counters(self.name), self._records,
-                                   self._pages, self._skipped, time.monotonic() - self._started)
+            self._messages.summary(self._client.counters(self.name), self.tally,
+                                   time.monotonic() - self._started)
 
     def read(self) -> Iterator[PagePartition]:
         """The lane's pages; its position stays part of the stream's state from the start."""
@@ -156,7 +146,7 @@ class StreamSync(PartitionGenerator):
     def _run(self, provisional: bool) -> Iterator[PagePartition]:
         if self._current().iterator_type == SNAPSHOT or self._current().ranges:
             yield from self._read_ranges(provisional)
-        if not self._settings.incremental or self._failed:
+        if not self._settings.incremental or self.failure:
             return
         now = self._server_time()
         horizon = phase.read_horizon(now, self._settings.lag_seconds)
@@ -169,17 +159,17 @@ class StreamSync(PartitionGenerator):
         yield from self._read_events(now, horizon)
 
     def _read_ranges(self, provisional: bool) -> Iterator[PagePartition]:
-        self._governor.snapshot_started(self._slot)
+        self._governor.snapshot_started(self.lane.slot)
         try:
             while idle := self._idle_ranges():
                 for piece in idle:
-                    self._governor.acquire(self._slot)
+                    self._governor.acquire(self.lane.slot)
                     yield self._started_page(RangePartition(
                         self._reading, self.page_failed, self.page_done, piece=piece,
                         observed_at=self._current().created_at, provisional=provisional))
                 provisional = False
         finally:
-            self._governor.snapshot_ended(self._slot)
+            self._governor.snapshot_ended(self.lane.slot)
 
     def _idle_ranges(self) -> list[Range]:
         """The ranges to ask a page of next, once there are any; [] when the snapshot is over
@@ -190,11 +180,11 @@ class StreamSync(PartitionGenerator):
             floor = planning.floor_of(self.lane.created()) \
                 if self._seconds_per_object else planning.STRIPE_EPOCH
             with self._cond:
-                if self._failed or not (self._current().ranges or self._in_flight):
+                if self.failure or not (self._current().ranges or self._in_flight):
                     return []
                 self._split(floor)
                 position = self._current()
-                self._governor.pages_left(self._slot, planning.pages_left(
+                self._governor.pages_left(self.lane.slot, planning.pages_left(
                     position, self._seconds_per_object, floor, self._reading.batch_size))
                 busy = {p.piece for p in self._in_flight if isinstance(p, RangePartition)}
                 idle = [r for r in position.ranges if r not in busy]
@@ -208,17 +198,17 @@ class StreamSync(PartitionGenerator):
             return
         busy = {p.piece for p in self._in_flight if isinstance(p, RangePartition)}
         cut = planning.split(self._current(), self._seconds_per_object,
-                             target=self._governor.stream_target(self._slot), busy=busy,
+                             target=self._governor.stream_target(self.lane.slot), busy=busy,
                              floor=floor, batch_size=self._reading.batch_size)
         self._position, self._seconds_per_object = cut.position, cut.seconds_per_object
         if not self._estimated and len(cut.position.ranges) > 1 and not self.resource.parent \
                 and not self.lane.isolated:
             self._estimated = True
-            self._messages.estimate(self._records + planning.estimated_rows(
+            self._messages.estimate(self.tally.records + planning.estimated_rows(
                 cut.position, cut.seconds_per_object, floor))
 
     def _read_events(self, now: int, horizon: int) -> Iterator[PagePartition]:
-        while not self._failed:
+        while not self.failure:
             position = self._current()
             start = cdc_start(position, now)
             if start == "resnapshot":
@@ -226,15 +216,15 @@ class StreamSync(PartitionGenerator):
                             emit=True)
                 yield from self._read_ranges(False)
                 continue
-            self._governor.acquire(self._slot)
+            self._governor.acquire(self.lane.slot)
             partition = self._started_page(EventsPartition(
                 self._reading, self.page_failed, self.page_done, position=position, start=start,
                 horizon=horizon))
             yield partition
             with self._cond:
-                while partition in self._in_flight and not self._failed:
+                while partition in self._in_flight and not self.failure:
                     self._cond.wait()
-            if self._failed:
+            if self.failure:
                 return
             if isinstance(partition.outcome, EventsRead) and not partition.outcome.has_more:
                 with self._cond:
@@ -267,21 +257,18 @@ class StreamSync(PartitionGenerator):
                 density = outcome.seconds_per_object or density
                 if outcome.remaining is not None and density:
                     self._seconds_per_object[outcome.remaining] = density
-            if isinstance(outcome, EventsRead):
-                self._skipped += outcome.skipped
-            self._records += outcome.count
-            self._pages += 1
+            self.tally.add(outcome.count, outcome.skipped if isinstance(outcome, EventsRead) else 0)
             self._cond.notify_all()
         self._warn(*outcome.warnings)
         self._stream_state.moved()
-        self._governor.release(self._slot)
+        self._governor.release(self.lane.slot)
 
     def page_failed(self, partition: PagePartition, error: BaseException) -> bool:
         with self._cond:
             self._in_flight.discard(partition)
-            self._failed = error
+            self.failure = error
             self._cond.notify_all()
-        self._governor.release(self._slot)
+        self._governor.release(self.lane.slot)
         # One account's Stripe error (its access revoked) ends its read, not the stream's.
         return self.lane.isolated and isinstance(error, StripeError)
 
@@ -305,6 +292,6 @@ class StreamSync(PartitionGenerator):
         self._messages.warn(*texts)
 
     def emit_final_state(self) -> None:
-        if self._position is not None and (not self._messages.emitted_state or not self._failed):
+        if self._position is not None and (not self._messages.emitted_state or not self.failure):
             self._stream_state.moved(force=True)
 
