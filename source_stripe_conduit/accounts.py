@@ -10,6 +10,7 @@ expected size, and each range is paged on its own.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from source_stripe_conduit.config import Config
@@ -20,6 +21,7 @@ from source_stripe_conduit.iterator.position import SNAPSHOT, Position, Range
 from source_stripe_conduit.iterator.snapshot import SnapshotPage, read_range_page
 from source_stripe_conduit.resources import BY_STREAM
 from source_stripe_conduit.transport.client import StripeClient
+from source_stripe_conduit.transport.errors import StripeError
 
 ACCOUNTS = BY_STREAM["accounts"]
 # Where the oldest range is cut: no connected account predates Stripe Connect (2012).
@@ -70,6 +72,21 @@ def accounts_to_read(config: Config, client: StripeClient) -> list[Account]:
         # The account of a former single-account connection, whose state it goes on from.
         connected.append(Account(config.account_id))
     return platform + sorted(a for a in connected if in_shard(a.key, shard))
+
+
+def refused(client: StripeClient, accounts: Sequence[Account]) -> dict[str, str]:
+    """The accounts Stripe does not let this key act on, with Stripe's words, side by side
+    (``GET /v1/account`` as each; a key lacking that endpoint's permission refuses nothing)."""
+    def ask(account_id: str) -> str | None:
+        try:
+            client.for_account(account_id).get(ACCOUNTS.stream, "/v1/account")
+        except StripeError as error:
+            if error.account_refused:
+                return error.stripe_message
+        return None
+
+    answers = fan_out(ask, [a.key for a in accounts if a.id is not None])
+    return {key: text for key, text in answers.items() if text is not None}
 
 
 def list_accounts(client: StripeClient, batch_size: int = 100) -> list[Account]:

@@ -35,7 +35,7 @@ from airbyte_cdk.sources.streams.concurrent.default_stream import DefaultStream
 from airbyte_cdk.sources.utils.slice_logger import DebugSliceLogger
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from source_stripe_conduit.accounts import Account, accounts_to_read, home_key
+from source_stripe_conduit.accounts import Account, accounts_to_read, home_key, refused
 from source_stripe_conduit.availability import (
     ProbeFailed,
     check_outcome,
@@ -119,6 +119,8 @@ class SourceStripeConduit(Source):
         except ProbeFailed as failure:
             return AirbyteConnectionStatus(status=Status.FAILED, message=str(failure))
         succeeded, message = check_outcome(found)
+        if succeeded and parsed.many_accounts:
+            succeeded, message = _check_accounts(parsed, StripeClient(parsed, logger), message)
         return AirbyteConnectionStatus(status=Status.SUCCEEDED if succeeded else Status.FAILED,
                                        message=message)
 
@@ -214,6 +216,28 @@ def _stream(resource: Resource, sync_mode: SyncMode, config: Config, client: Str
         logger=logger,
         cursor=sync.cursor,
     )
+
+
+def _check_accounts(config: Config, client: StripeClient, message: str) -> tuple[bool, str]:
+    """The connected accounts a sync would read, and whether Stripe lets the key act on each
+    one configured by id (listed accounts are the platform's by definition)."""
+    try:
+        accounts = accounts_to_read(config, client)
+    except StripeError as error:
+        return False, f"The connected accounts could not be listed: {error.stripe_message}"
+    connected = [a for a in accounts if a.id is not None]
+    shard = f" (shard {config.account_shard[0]}/{config.account_shard[1]})" \
+        if config.account_shard else ""
+    note = f"{len(connected)} connected accounts to read{shard}" + (
+        ", and the platform's own data" if any(a.id is None for a in accounts) else "")
+    if config.connected_accounts == "all" and not connected and not config.account_shard:
+        note += (": the platform lists none (Stripe answers an empty list to an account that "
+                 "is not a Connect platform)")
+    refusals = refused(client, connected) if config.account_ids or config.account_id else {}
+    if refusals:
+        named = "; ".join(f"{key}: {text}" for key, text in sorted(refusals.items()))
+        return False, f"Stripe refuses {len(refusals)} of the configured accounts: {named}"
+    return True, f"{message} {note}." if message else f"{note}."
 
 
 def primary_key(config: Config) -> list[str]:

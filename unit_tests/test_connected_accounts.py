@@ -134,3 +134,24 @@ def test_unfinished_snapshots_go_first_then_the_accounts_furthest_behind() -> No
              "acct_recent": Position(CDC, NOW - DAY, "evt_1", cursor_created=NOW - 60)}
     assert [a.key for a in reading_order(accounts, saved)] == [
         "acct_snap", "acct_new", "acct_old", "acct_recent"]
+
+
+def test_check_names_the_accounts_to_read_and_fails_for_a_refused_one(
+        fake: FakeStripe, tmp_path: Any) -> None:
+    from helpers import run_check
+
+    fake.account_created = NOW - 900 * DAY
+    _platform(fake)
+    for account in fake.connected.values():
+        account.account_created = NOW - 400 * DAY
+    ok = run_check(config(account_ids=["acct_1A", "acct_2B"]), tmp_path)
+    status = ok.connection_status_messages[0].connectionStatus
+    assert status.status.value == "SUCCEEDED"
+    assert "2 connected accounts to read, and the platform's own data" in status.message
+    bad = run_check(config(account_ids=["acct_1A", "acct_9Gone"]), tmp_path)
+    status = bad.connection_status_messages[0].connectionStatus
+    assert status.status.value == "FAILED"
+    assert "acct_9Gone" in status.message and "does not have access" in status.message
+    listed = run_check(config(connected_accounts="all", account_shard="0/1"), tmp_path)
+    assert "2 connected accounts to read (shard 0/1)" in \
+        listed.connection_status_messages[0].connectionStatus.message

@@ -111,7 +111,8 @@ class StripeClient:
             "Stripe-Version": config.stripe_version,
             "User-Agent": "source-stripe-conduit (Airbyte connector)",
         }
-        if config.account_id:
+        if config.account_id and not config.many_accounts:
+            # With many accounts this client is the platform's; each account has a view.
             self._headers["Stripe-Account"] = config.account_id
 
     def for_account(self, account_id: str | None) -> StripeClient:
