@@ -53,6 +53,14 @@ class Governor:
             self._stream_of[slot] = stream
             self._endpoint_of[slot] = stream if shares_endpoint else slot
 
+    def leave(self, slot: str) -> None:
+        """``slot``'s read is over (a platform's thousands of accounts come and go)."""
+        with self._cond:
+            self._stream_of.pop(slot, None)
+            self._endpoint_of.pop(slot, None)
+            self._stream_in_flight.pop(slot, None)
+            self._waiting.pop(slot, None)
+
     def _wanted(self, rate: float, cap: int, stream: str | None = None) -> int:
         latency = self._latency(self._stream_of.get(stream, stream) if stream else None)
         if latency is None:

@@ -106,6 +106,7 @@ class AccountLanes(PartitionGenerator):
                 yield item
                 continue
             running -= 1
+            self._governor.leave(item.sync.lane.slot)
             self._stream_state.release(item.sync.lane.key)
             self._stream_state.moved(force=True)
             error = item.error or item.sync.failure

@@ -190,3 +190,24 @@ def test_no_new_page_starts_while_records_wait_for_output() -> None:
     _wait_until(lambda: bool(started))
     waiter.join(timeout=5)
     assert started == ["a"]
+
+
+def test_accounts_of_one_stream_share_its_endpoint_limit_when_budgets_are_shared() -> None:
+    governor = Governor(account_rate=100.0, endpoint_rate=25.0, latency={"customers": 0.3}.get)
+    for slot in ("customers acct_1", "customers acct_2"):
+        governor.join(slot, "customers", shares_endpoint=True)
+        governor.snapshot_started(slot)
+    assert governor.share("customers acct_1") == 12.5
+    # Answer times are the stream's: both slots keep as many pages in flight as 12.5/s needs.
+    assert governor.stream_target("customers acct_2") == 7  # ceil(12.5 x 0.3 x 1.5) + 1
+    governor.snapshot_ended("customers acct_2")
+    governor.leave("customers acct_2")
+    assert governor.share("customers acct_1") == 25.0
+
+
+def test_accounts_with_budgets_of_their_own_each_get_the_endpoint_limit() -> None:
+    governor = Governor(account_rate=100.0, endpoint_rate=25.0, latency={"customers": 0.3}.get)
+    for slot in ("customers acct_1", "customers acct_2"):
+        governor.join(slot, "customers", shares_endpoint=False)
+        governor.snapshot_started(slot)
+    assert governor.share("customers acct_1") == 25.0
