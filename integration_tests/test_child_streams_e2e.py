@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -115,19 +116,29 @@ def test_incremental_sync_converges_while_parents_and_children_change(emulator: 
     assert not [r for r in table["invoice_line_items"].values() if r.get("invoice") == draft]
 
 
-def test_each_parent_is_listed_once_per_page_of_events(emulator: Emulator) -> None:
+def test_each_parent_gives_its_lines_once_per_page_of_events_listing_only_the_long_ones(
+        emulator: Emulator) -> None:
+    emulator.client.configure(many_children_share=0.0)
     emulator.client.seed({"invoices": 5}, seed=5)
+    emulator.client.configure(many_children_share=1.0)
+    emulator.client.seed({"invoices": 1}, seed=6)  # more lines than an invoice embeds
     table: Table = {}
     first = _sync(emulator, ["invoice_line_items"], table)
-    invoice = _ids(emulator, "invoices")[0]
+    lines_per_invoice = Counter(o["invoice"]
+                                for o in emulator.client.ground_truth("invoice_line_items"))
+    short = next(i for i, n in lines_per_invoice.items() if n <= 10)
+    long = next(i for i, n in lines_per_invoice.items() if n > 10)
     for n in range(6):
-        emulator.client.update("invoices", invoice, {"metadata": {"n": str(n)}})
+        emulator.client.update("invoices", short, {"metadata": {"n": str(n)}})
+        emulator.client.update("invoices", long, {"metadata": {"n": str(n)}})
     emulator.client.reset_stats()
     time.sleep(1.1)
     second = _sync(emulator, ["invoice_line_items"], table, first, batch_size=100)
     lines = [d for s, d in records_of(second) if s == "invoice_line_items"]
-    assert {d["invoice"] for d in lines} == {invoice}
-    assert len(lines) == len({d["id"] for d in lines})  # one listing: each line once
+    assert {d["invoice"] for d in lines} == {short, long}
+    assert len(lines) == len({d["id"] for d in lines}) == lines_per_invoice[short] + \
+        lines_per_invoice[long]  # each parent once, at its last event
+    # The short invoice's events embed all its lines: only the long one is listed.
     by_endpoint = emulator.client.stats()["by_endpoint"]
     assert by_endpoint.get("GET /v1/invoices/{invoice}/lines") == 1, by_endpoint
     _assert_converged(table, emulator, ["invoice_line_items"])

@@ -51,9 +51,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate-limit-live", type=float, default=100.0)
     parser.add_argument("--per-endpoint-limit", type=float, default=None,
                         help="also limit each endpoint to this many requests/s")
+    parser.add_argument("--rate-limit-scope", choices=("platform", "account"),
+                        default="platform",
+                        help="whose budget a request with Stripe-Account spends")
     parser.add_argument("--no-rate-limit", action="store_true")
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument("--drop-rate", type=float, default=0.0)
+    parser.add_argument("--many-children-share", type=float, default=0.05,
+                        help="share of invoices and subscriptions with more than 10 lines "
+                             "or items")
     parser.add_argument("--event-delay", type=float, default=0.0,
                         help="maximum visibility delay of new events, in seconds")
     parser.add_argument("--tls", action="store_true",
@@ -76,6 +82,8 @@ async def serve(args: argparse.Namespace) -> None:
         "fault_rate": args.fault_rate,
         "drop_rate": args.drop_rate,
         "event_max_delay": args.event_delay,
+        "rate_limit_scope": args.rate_limit_scope,
+        "many_children_share": args.many_children_share,
     }
     if args.per_endpoint_limit is not None:
         config["per_endpoint_limit_enabled"] = True

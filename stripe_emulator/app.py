@@ -13,7 +13,6 @@ import fnmatch
 import logging
 import random
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any
@@ -22,6 +21,7 @@ import orjson
 from aiohttp import web
 
 from . import spec
+from .calls import ApiError, Call, Dropped, Handler, Result, account_invalid, no_such, unknown_param
 from .catalog import ACCOUNT_PERMISSION, BY_OBJECT, CONNECT, KINDS, TREASURY, Kind, Permission
 from .config import (
     NOT_SET_UP,
@@ -34,28 +34,23 @@ from .config import (
     treasury_not_onboarded,
 )
 from .limits import RateLimiter, Stats, latency_seconds
+from .lists import (
+    check_params,
+    created_bounds,
+    cursors,
+    expand_path,
+    list_page,
+    parse_expand,
+    parse_limit,
+    render_list,
+    tighten,
+)
 from .mutate import Config, MutationError, Mutator
 from .query import ParamError, Params, parse_int
-from .store import (
-    PLATFORM_ACCOUNT,
-    RETENTION_SECONDS,
-    Collection,
-    Dataset,
-    Key,
-    Obj,
-    Store,
-    listed,
-    walk,
-    walk_merged,
-)
+from .store import PLATFORM_ACCOUNT, RETENTION_SECONDS, Dataset, Obj, Store, walk_merged
 
 LOG = logging.getLogger("stripe_emulator")
-DOC_URL = "https://stripe.com/docs/error-codes/"
-MAX_LIMIT = 100
-DEFAULT_LIMIT = 10
 MAX_EVENT_TYPES = 20
-MAX_EXPAND_DEPTH = 4
-PAGING = frozenset({"limit", "starting_after", "ending_before", "expand", "created"})
 RATE_LIMIT_MESSAGE = ("Too many requests hit the API too quickly. We recommend an exponential "
                       "backoff of your requests.")
 LOCK_TIMEOUT_MESSAGE = (
@@ -73,64 +68,6 @@ TREASURY_PREFIX = "/v1/treasury/"
 NO_RETRY = {"Stripe-Should-Retry": "false"}
 
 
-class ApiError(Exception):
-    """An error answered the way Stripe answers it."""
-
-    def __init__(self, status: int, message: str, code: str | None = None,
-                 param: str | None = None, error_type: str = "invalid_request_error",
-                 headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code
-        self.param = param
-        self.error_type = error_type
-        self.headers = headers or {}
-
-    def body(self) -> bytes:
-        error: dict[str, Any] = {}
-        if self.code:
-            error["code"] = self.code
-            error["doc_url"] = DOC_URL + self.code.replace("_", "-")
-        error["message"] = self.message
-        if self.param:
-            error["param"] = self.param
-        error["type"] = self.error_type
-        return orjson.dumps({"error": error})
-
-
-class Dropped(Exception):
-    """The connection was closed without an answer (an injected fault)."""
-
-
-@dataclass
-class Call:
-    """One API request after authentication."""
-
-    request: web.Request
-    state: State
-    key: ApiKey
-    dataset: Dataset
-    params: Params
-    request_id: str
-    now: float
-    profile: Profile
-    """The profile of the account the call acts on."""
-
-    def exists(self, kind: Kind) -> bool:
-        """Whether the account can have objects of ``kind`` (a non-platform has no accounts)."""
-        return self.profile.serves(kind.product, self.dataset.livemode)
-
-
-Handler = Callable[[Call, dict[str, str]], "Result"]
-
-
-@dataclass
-class Result:
-    body: bytes
-    objects: int = 1
-    status: int = 200
-
 
 @dataclass
 class Route:
@@ -144,15 +81,6 @@ class Route:
     @property
     def endpoint(self) -> str:
         return f"{self.method} {self.template}"
-
-
-def no_such(kind_name: str, object_id: str, param: str | None, status: int = 404) -> ApiError:
-    return ApiError(status, f"No such {kind_name}: '{object_id}'", "resource_missing", param)
-
-
-def unknown_param(params: Params, name: str) -> ApiError:
-    raw = params.raw.get(name, name)
-    return ApiError(400, f"Received unknown parameter: {raw}", "parameter_unknown", raw)
 
 
 class Router:
@@ -200,8 +128,9 @@ class State:
 
     def mutator(self, dataset: Dataset, rng: random.Random | None = None,
                 request_id: str | None = None) -> Mutator:
-        config = Config(self.settings.version_of(dataset.account), self.settings.event_max_delay,
-                        self.settings.profile_of(dataset.account))
+        settings = self.settings
+        config = Config(settings.version_of(dataset.account), settings.event_max_delay,
+                        settings.profile_of(dataset.account), settings.many_children_share)
         return Mutator(self.store, dataset, rng or self.mutation_rng, config, request_id)
 
     def reset(self) -> None:
@@ -272,7 +201,7 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
     route, path_params = state.router.match(request.method, request.path)
     endpoint = route.endpoint if route else f"{request.method} (unrecognized)"
     stats = state.stats
-    stats.enter(endpoint)
+    stats.enter(endpoint, request.headers.get("Stripe-Account") or state.store.platform)
     request_id = state.store.new_request_id()
     version = request.headers.get("Stripe-Version")
     status: int | None = None
@@ -330,11 +259,7 @@ async def dispatch(state: State, request: web.Request, route: Route | None,
         raise ApiError(403, PLATFORM_REQUIRED, "platform_account_required")
     dataset = state.store.dataset(account or None, api_key.livemode)
     if dataset is None:
-        raise ApiError(
-            403,
-            f"The provided key '{mask_key(api_key.key, 4)}' does not have access to account "
-            f"'{account}' (or that account does not exist). Application access may have been "
-            f"revoked.", "account_invalid")
+        raise account_invalid(api_key, account or "")
     profile = settings.profile_of(dataset.account)
     refused = not_set_up(profile, route, api_key.livemode, request.method, request.path)
     if route is None and refused is None:
@@ -343,8 +268,11 @@ async def dispatch(state: State, request: web.Request, route: Route | None,
                        "https://support.stripe.com/.")
     endpoint = route.endpoint if route is not None else f"{request.method} (unrecognized)"
     retry = {"Stripe-Should-Retry": "true"}
-    if not state.limiter.allow(settings, platform, api_key.livemode, endpoint):
-        state.stats.rate_limited += 1
+    # Stripe does not document whose budget a request with Stripe-Account spends; sharing the
+    # platform's is the default, the assumption a connector must survive.
+    owner = platform if settings.rate_limit_scope == "platform" else dataset.account
+    if not state.limiter.allow(settings, owner, api_key.livemode, endpoint):
+        state.stats.limited(dataset.account)
         raise ApiError(429, RATE_LIMIT_MESSAGE, "rate_limit", headers=retry)
     rng = state.rng
     if settings.lock_timeout_rate and rng.random() < settings.lock_timeout_rate:
@@ -389,245 +317,6 @@ async def dispatch(state: State, request: web.Request, route: Route | None,
         raise ApiError(error.status, str(error), error.code, error.param) from None
 
 
-# Lists
-
-
-def parse_limit(params: Params) -> int:
-    raw = params.get("limit")
-    if raw is None:
-        return DEFAULT_LIMIT
-    limit = parse_int(raw, "limit")
-    if limit < 1:
-        raise ApiError(400, "This value must be greater than or equal to 1.", "parameter_invalid",
-                       "limit")
-    if limit > MAX_LIMIT:
-        raise ApiError(400, f"This value must be less than or equal to {MAX_LIMIT} (it "
-                       f"currently is '{limit}').", "parameter_invalid", "limit")
-    return limit
-
-
-def created_bounds(params: Params, name: str = "created") -> tuple[Key | None, Key | None]:
-    """``created`` (exact) or ``created[gt|gte|lt|lte]`` as key bounds [lo, hi)."""
-    value = params.get(name)
-    if value is None:
-        return None, None
-    lo: int | None = None
-    hi: int | None = None
-    if isinstance(value, str):
-        exact = parse_int(value, name)
-        lo, hi = exact, exact + 1
-    elif isinstance(value, dict):
-        for op, raw in value.items():
-            if not isinstance(raw, str) or op not in ("gt", "gte", "lt", "lte"):
-                raise ApiError(400, f"Received unknown parameter: {name}[{op}]",
-                               "parameter_unknown", f"{name}[{op}]")
-            number = parse_int(raw, f"{name}[{op}]")
-            if op == "gt":
-                lo = max(lo or number + 1, number + 1)
-            elif op == "gte":
-                lo = max(lo or number, number)
-            elif op == "lt":
-                hi = min(hi or number, number)
-            else:
-                hi = min(hi or number + 1, number + 1)
-    else:
-        raise ApiError(400, f"Invalid {name}: must be an integer or a hash of gt, gte, lt, lte",
-                       "parameter_invalid", name)
-    return ((lo, -1) if lo is not None else None), ((hi, -1) if hi is not None else None)
-
-
-def tighten(lo: Key | None, hi: Key | None, new_lo: Key | None,
-            new_hi: Key | None) -> tuple[Key | None, Key | None]:
-    if new_lo is not None and (lo is None or new_lo > lo):
-        lo = new_lo
-    if new_hi is not None and (hi is None or new_hi < hi):
-        hi = new_hi
-    return lo, hi
-
-
-def cursors(params: Params) -> tuple[str | None, str | None]:
-    after = params.string("starting_after")
-    before = params.string("ending_before")
-    if after is not None and before is not None:
-        raise ApiError(400, "You may only specify one of these parameters: ending_before, "
-                       "starting_after.", "parameter_invalid")
-    return after or None, before or None
-
-
-def check_params(params: Params, accepted: frozenset[str]) -> None:
-    for name in params:
-        if name not in accepted:
-            raise unknown_param(params, name)
-
-
-def field_predicate(params: Params, name: str, kind: Kind) -> Callable[[dict[str, Any]], bool]:
-    """A generic list filter on a top-level field: equality, a set (``ids[]``) or a range."""
-    value = params.get(name)
-    example = spec.examples()[kind.object]
-    field = name
-    if isinstance(value, list):
-        field = "id" if name == "ids" else name[:-1] if name.endswith("s") else name
-        if field not in example:
-            raise ApiError(400, f"The emulator does not implement the list filter {name}.",
-                           "parameter_unknown", name)
-        wanted = set(value)
-        return lambda data: data.get(field) in wanted
-    if field not in example:
-        raise ApiError(400, f"The emulator does not implement the list filter {name}.",
-                       "parameter_unknown", name)
-    if isinstance(value, dict):
-        lo, hi = created_bounds(params, name)
-        low = lo[0] if lo else None
-        high = hi[0] if hi else None
-
-        def in_range(data: dict[str, Any]) -> bool:
-            current = data.get(field)
-            if not isinstance(current, int):
-                return False
-            return (low is None or current >= low) and (high is None or current < high)
-        return in_range
-    sample = example.get(field)
-    target: Any = value
-    if isinstance(sample, bool):
-        if value not in ("true", "false"):
-            raise ApiError(400, f"Invalid boolean: {value}", "parameter_invalid", name)
-        target = value == "true"
-    elif isinstance(sample, int):
-        target = parse_int(value, name)
-    return lambda data: data.get(field) == target
-
-
-def status_predicate(kind: Kind, params: Params) -> Callable[[Obj], bool] | None:
-    """Hidden defaults: ``/v1/subscriptions`` omits canceled ones unless ``status`` asks."""
-    status = params.string("status")
-    hidden = kind.hidden_statuses
-    if status is None:
-        if not hidden:
-            return None
-        return lambda obj: obj.status not in hidden
-    if status == "all" and hidden:
-        return lambda obj: True
-    if status == "ended" and hidden:
-        return lambda obj: obj.status in ("canceled", "incomplete_expired")
-    allowed = spec.facts()["status_values"].get(kind.object)
-    if allowed is not None and status not in allowed:
-        choices = ", ".join([*allowed, "all", "ended"] if hidden else allowed)
-        raise ApiError(400, f"Invalid status: must be one of {choices}", "parameter_invalid",
-                       "status")
-    return lambda obj: obj.status == status
-
-
-def list_page(call: Call, kind: Kind, coll: Collection | None, url: str,
-              accepted: frozenset[str], parent: str | None = None,
-              handled: frozenset[str] = frozenset()) -> Result:
-    params = call.params
-    check_params(params, accepted)
-    limit = parse_limit(params)
-    after, before = cursors(params)
-    lo, hi = created_bounds(params)
-    dataset = call.dataset
-    for name, cursor in (("starting_after", after), ("ending_before", before)):
-        if cursor is None:
-            continue
-        obj = dataset.get(cursor, kind.object)
-        if obj is None or (not kind.top_level and obj.parent != parent):
-            raise no_such(kind.object, cursor, name, 400)
-        if name == "starting_after":
-            lo, hi = tighten(lo, hi, None, obj.key)
-        else:
-            lo, hi = tighten(lo, hi, (obj.created, obj.seq + 1), None)
-    expand = parse_expand(params, kind, prefix="data.")
-    accept = build_accept(params, kind, handled)
-    page, more = walk(coll, lo, hi, limit, before is not None, accept)
-    return Result(render_list(call, kind, page, more, url, expand), len(page))
-
-
-def build_accept(params: Params, kind: Kind, handled: frozenset[str]) -> Callable[[Obj], bool]:
-    status = status_predicate(kind, params) if "status" in params or kind.hidden_statuses \
-        else None
-    checks: list[Callable[[dict[str, Any]], bool]] = []
-    for name in params:
-        if name in PAGING or name in handled or name == "status" and status is not None:
-            continue
-        checks.append(field_predicate(params, name, kind))
-    if status is None and not checks:
-        return listed
-
-    def accept(obj: Obj) -> bool:
-        if not obj.listed:
-            return False
-        if status is not None and not status(obj):
-            return False
-        if checks:
-            data = obj.data()
-            return all(check(data) for check in checks)
-        return True
-    return accept
-
-
-def render_list(call: Call, kind: Kind, page: list[Any], more: bool, url: str,
-                expand: list[list[str]]) -> bytes:
-    if expand:
-        items: list[Any] = []
-        for item in page:
-            data = orjson.loads(item.blob)
-            for path in expand:
-                expand_path(call.dataset, kind.object, data, path)
-            items.append(data)
-    else:
-        items = [orjson.Fragment(item.blob) for item in page]
-    return orjson.dumps({"object": "list", "data": items, "has_more": more, "url": url})
-
-
-# Expansion
-
-
-def parse_expand(params: Params, kind: Kind, prefix: str) -> list[list[str]]:
-    paths: list[list[str]] = []
-    for raw in params.strings("expand"):
-        if prefix and not raw.startswith(prefix):
-            raise ApiError(400, f"This property cannot be expanded ({raw}). You may want to try "
-                           f"expanding '{prefix}{raw}' instead.", "parameter_invalid", "expand")
-        segments = raw[len(prefix):].split(".")
-        depth = len(segments) + (1 if prefix else 0)
-        if depth > MAX_EXPAND_DEPTH:
-            raise ApiError(400, f"You cannot expand more than {MAX_EXPAND_DEPTH} levels of a "
-                           f"property. Property: {raw}", "parameter_invalid", "expand")
-        if not segments[0] or segments[0] not in spec.expandable(kind.object):
-            raise ApiError(400, f"This property cannot be expanded ({raw}).",
-                           "parameter_invalid", "expand")
-        paths.append(segments)
-    return paths
-
-
-def expand_path(dataset: Dataset, object_type: str, data: dict[str, Any],
-                segments: list[str]) -> None:
-    """Replace the id at ``segments`` with the object, where the emulator has it."""
-    head, rest = segments[0], segments[1:]
-    value = data.get(head)
-    if isinstance(value, str):
-        target = dataset.objects.get(value)
-        if target is None:
-            return
-        if target.deleted:
-            value = {"id": target.id, "object": target.kind.object, "deleted": True}
-        else:
-            value = orjson.loads(target.blob)
-        data[head] = value
-    if rest and isinstance(value, dict):
-        inner_type = value.get("object")
-        if isinstance(inner_type, str) and inner_type in BY_OBJECT \
-                and rest[0] not in spec.expandable(inner_type):
-            raise ApiError(400, f"This property cannot be expanded ({'.'.join(segments)}).",
-                           "parameter_invalid", "expand")
-        if value.get("object") == "list" and rest[0] == "data":
-            for item in value.get("data", ()):
-                if isinstance(item, dict) and rest[1:]:
-                    expand_path(dataset, str(item.get("object")), item, rest[1:])
-        else:
-            expand_path(dataset, str(inner_type), value, rest)
-
-
 # Handlers
 
 
@@ -659,6 +348,8 @@ def list_handler(kind: Kind) -> Handler:
             parent_id = path_params[name]
             url = call.request.path
         parent = dataset.get(parent_id, kind.parent)
+        if parent is not None and parent.deleted and kind.parent == "account":
+            raise account_invalid(call.key, parent_id)
         if parent is None or parent.deleted or not call.exists(parent.kind):
             raise no_such(kind.parent, parent_id, name, 404)
         coll = dataset.children.get((kind.object, parent_id))
@@ -717,6 +408,9 @@ def retrieve_handler(kind: Kind, any_parent: bool = False) -> Handler:
                 obj.parent != path_params[parent_name] or not obj.listed)):
             raise no_such(kind.object, object_id, "id")
         if obj.deleted:
+            if kind.object == "account":
+                # Removed or disconnected: the platform has lost access, and Stripe says so.
+                raise account_invalid(call.key, object_id)
             if kind.object == "customer":
                 # Stripe keeps answering for a deleted customer, with its deletion stub.
                 return Result(orjson.dumps({"id": obj.id, "object": "customer",

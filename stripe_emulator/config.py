@@ -63,6 +63,10 @@ PROFILES: Mapping[str, Profile] = MappingProxyType({
 })
 DEFAULT_PROFILE = "ordinary"
 
+RATE_LIMIT_SCOPES = ("platform", "account")
+"""Stripe does not document whether reads with ``Stripe-Account`` count against the platform
+or the connected account: ``platform`` (one shared budget) is the safe assumption."""
+
 # What Stripe answers (400 invalid_request_error, Stripe-Should-Retry: false) for a product
 # the account has not set up, as Stripe words it.
 NOT_SET_UP: Mapping[str, str] = MappingProxyType({
@@ -131,6 +135,12 @@ class Settings:
     """The accounts' profile (a name of ``PROFILES``): which products they have set up."""
     profiles: dict[str, str] = field(default_factory=dict)
     """Profile per account id, overriding ``profile``."""
+    many_children_share: float = 0.05
+    """Share of new invoices and subscriptions made with more children than Stripe embeds
+    (11..40 lines, 11..25 items); the rest get 1..10, mostly 1..3."""
+    rate_limit_scope: str = "platform"
+    """Whose budget a request with ``Stripe-Account`` spends: ``"platform"`` (one bucket for
+    the platform and every account it acts on) or ``"account"`` (one per connected account)."""
 
     def update(self, changes: dict[str, Any]) -> None:
         known = {f.name: f for f in dataclasses.fields(self)}
@@ -152,6 +162,10 @@ class Settings:
                 if value not in PROFILES:
                     raise ConfigError(f"Unknown profile: {value!r}. Known: "
                                       f"{', '.join(PROFILES)}")
+            elif name == "rate_limit_scope":
+                if value not in RATE_LIMIT_SCOPES:
+                    raise ConfigError(f"rate_limit_scope is one of {', '.join(RATE_LIMIT_SCOPES)}, "
+                                      f"not {value!r}")
             elif name == "profiles":
                 if not isinstance(value, dict) or not all(
                         isinstance(k, str) and v in PROFILES for k, v in value.items()):
@@ -162,11 +176,13 @@ class Settings:
                 if not isinstance(value, bool):
                     raise ConfigError(f"{name} must be true or false")
             elif isinstance(current, float):
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                    raise ConfigError(f"{name} must be a number >= 0")
+                number = not isinstance(value, bool) and isinstance(value, (int, float))
                 if name.endswith("_rate") or name.endswith("_share"):
-                    if value > 1:
-                        raise ConfigError(f"{name} is a probability, at most 1")
+                    if not number or not 0 <= value <= 1:
+                        raise ConfigError(f"{name} is a probability (a share), a number from 0 "
+                                          f"to 1, not {value!r}")
+                elif not number or value < 0:
+                    raise ConfigError(f"{name} must be a number >= 0")
                 value = float(value)
             setattr(self, name, value)
 

@@ -17,9 +17,17 @@ from aiohttp import web
 
 from .app import STATE_KEY, State, handle_api
 from .catalog import KINDS, Kind, Permission, kind_for, permission_named
-from .config import ApiKey, ConfigError
+from .config import VERSION_PATTERN, ApiKey, ConfigError
+from .connect import (
+    RANDOM_TIME,
+    AccountPlan,
+    ConnectError,
+    account_states,
+    change_access,
+    create_accounts,
+)
 from .mutate import MutationError
-from .store import RETENTION_SECONDS, Dataset, Obj
+from .store import ACTIVE, REMOVED, RETENTION_SECONDS, Dataset, Obj
 
 DEFAULT_YEARS = 3.0
 
@@ -66,10 +74,14 @@ def _dataset(state: State, account: Any, livemode: Any) -> Dataset:
         raise ControlError(f"The platform {state.store.platform} is not a Connect platform "
                            "under its profile, so it has no connected accounts (profile full "
                            "makes it one)")
-    dataset = state.store.dataset(account or None, bool(livemode))
+    # A revoked account's data goes on (its owner keeps working), so it can still be
+    # seeded and changed: the platform sees it all when its access is restored.
+    dataset = state.store.dataset(account or None, bool(livemode), revoked=True)
     if dataset is None:
+        if account and state.store.access(account, bool(livemode)) == REMOVED:
+            raise ControlError(f"The connected account {account} was removed, with its data")
         raise ControlError(f"No such connected account: {account!r} (seed accounts on the "
-                           "platform first)")
+                           "platform first, or create them with POST /_emulator/accounts)")
     return dataset
 
 
@@ -82,7 +94,7 @@ def _guarded(handler: Any) -> Any:
         try:
             response: web.Response = await handler(request, request.app[STATE_KEY])
             return response
-        except (ControlError, ConfigError, MutationError) as error:
+        except (ControlError, ConfigError, ConnectError, MutationError) as error:
             return _json({"error": str(error)}, 400)
     return wrapped
 
@@ -93,9 +105,7 @@ async def reset(request: web.Request, state: State) -> web.Response:
     return _json({"ok": True})
 
 
-async def seed(request: web.Request, state: State) -> web.Response:
-    body = await _body(request)
-    counts_in = body.get("counts") or {}
+def _counts(counts_in: Any) -> dict[Kind, int]:
     if not isinstance(counts_in, dict):
         raise ControlError("counts maps stream names (or object types) to numbers")
     counts: dict[Kind, int] = {}
@@ -104,17 +114,28 @@ async def seed(request: web.Request, state: State) -> web.Response:
         if kind.object == "event":
             raise ControlError("Events are not seeded: they come with seeded objects created "
                                "in the last 30 days, and with mutations")
-        if not isinstance(count, int) or count < 0:
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise ControlError(f"The count of {name} must be a whole number >= 0")
         counts[kind] = counts.get(kind, 0) + count
+    return counts
+
+
+def _years(body: dict[str, Any]) -> float:
     years = body.get("years", DEFAULT_YEARS)
-    if not isinstance(years, (int, float)) or years <= 0:
+    if isinstance(years, bool) or not isinstance(years, (int, float)) or years <= 0:
         raise ControlError("years must be a number > 0")
+    return float(years)
+
+
+async def seed(request: web.Request, state: State) -> web.Response:
+    body = await _body(request)
+    counts = _counts(body.get("counts") or {})
+    years = _years(body)
     dataset = _dataset(state, body.get("account"), body.get("livemode"))
     rng = random.Random(body.get("seed"))
     started = time.perf_counter()
     mutator = state.mutator(dataset, rng)
-    made = mutator.seed(counts, float(years))
+    made = mutator.seed(counts, years)
     return _json({"created": made, "events": len(dataset.events),
                   "seconds": round(time.perf_counter() - started, 3)})
 
@@ -180,6 +201,76 @@ def _apply_op(mutator: Any, dataset: Dataset, spec: Any) -> dict[str, Any]:
     else:
         raise ControlError(f"op is create, update or delete, not {op!r}")
     return {"op": op, "stream": kind.stream, "id": obj.id}
+
+
+def _plan(entry: Any, defaults: AccountPlan) -> AccountPlan:
+    if not isinstance(entry, dict):
+        raise ControlError("Each of accounts is an object {id?, counts?, profile?, created?, "
+                           "api_version?}")
+    unknown = set(entry) - {"id", "counts", "profile", "created", "api_version"}
+    if unknown:
+        raise ControlError(f"Unknown field of an account: {', '.join(sorted(unknown))}")
+    account_id = entry.get("id")
+    if account_id is not None and not (isinstance(account_id, str)
+                                       and account_id.startswith("acct_")):
+        raise ControlError(f"An account id looks like acct_..., not {account_id!r}")
+    created = entry.get("created", defaults.created)
+    if created is not None and (isinstance(created, bool) or not isinstance(created, int)
+                                or created < 0 and created != RANDOM_TIME):
+        raise ControlError("created is a unix time, or null for an account without created")
+    profile = entry.get("profile", defaults.profile)
+    if profile is not None and not isinstance(profile, str):
+        raise ControlError("profile is a profile name")
+    version = entry.get("api_version", defaults.api_version)
+    if version is not None and not (isinstance(version, str) and VERSION_PATTERN.match(version)):
+        raise ControlError(f"Invalid API version: {version!r}")
+    counts = _counts(entry["counts"]) if "counts" in entry else defaults.counts
+    return AccountPlan(account_id, counts, profile, created, version)
+
+
+async def accounts_create(request: web.Request, state: State) -> web.Response:
+    body = await _body(request)
+    unknown = set(body) - {"count", "accounts", "counts", "profile", "api_version", "seed",
+                           "years", "livemode", "undated_share"}
+    if unknown:
+        raise ControlError(f"Unknown field: {', '.join(sorted(unknown))}")
+    count = body.get("count", 0)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise ControlError("count is the number of accounts to create")
+    entries = body.get("accounts") or []
+    if not isinstance(entries, list):
+        raise ControlError("accounts is a list of {id?, counts?, profile?, created?, "
+                           "api_version?}")
+    if not count and not entries:
+        raise ControlError("Give count (accounts alike) or accounts (one object each)")
+    share = body.get("undated_share", 0.0)
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+        raise ControlError("undated_share is a share of the accounts, from 0 to 1")
+    seed = body.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, str))):
+        raise ControlError("seed is a number or a string")
+    defaults = _plan({key: body[key] for key in ("counts", "profile", "api_version")
+                      if key in body}, AccountPlan())
+    plans = [_plan(entry, defaults) for entry in entries]
+    plans += [AccountPlan(None, defaults.counts, defaults.profile, api_version=defaults.api_version)
+              for _ in range(count)]
+    started = time.perf_counter()
+    result = create_accounts(state, plans, bool(body.get("livemode")), seed, _years(body),
+                             float(share))
+    result["seconds"] = round(time.perf_counter() - started, 3)
+    return _json(result)
+
+
+async def accounts_get(request: web.Request, state: State) -> web.Response:
+    return _json({"accounts": account_states(state, _flag(request.query.get("livemode")))})
+
+
+async def account_access(request: web.Request, state: State) -> web.Response:
+    body = await _body(request)
+    account = request.match_info["account"]
+    livemode = bool(body.get("livemode"))
+    access = change_access(state.store, account, livemode, request.match_info["action"])
+    return _json({"id": account, "livemode": livemode, "access": access})
 
 
 async def clock_get(request: web.Request, state: State) -> web.Response:
@@ -284,20 +375,33 @@ async def ground_truth(request: web.Request, state: State) -> web.Response:
     livemode = _flag(query.get("livemode"))
     names = query.getall("stream", [])
     kinds = [_kind(name) for name in names] if names else list(KINDS)
-    if _not_a_platform(state, account):
-        # Every request with Stripe-Account is refused: nothing of the account can be read.
-        return _json({"account": account, "livemode": livemode,
+    access = state.store.access(account, livemode) \
+        if account and account != state.store.platform else None
+    if _not_a_platform(state, account) or access not in (None, ACTIVE):
+        # Every request with Stripe-Account is refused (not a platform, or the account was
+        # removed or its access revoked): nothing of the account can be read.
+        return _json({"account": account, "livemode": livemode, "access": access,
                       "streams": {kind.stream: [] for kind in kinds}})
     dataset = _dataset(state, account, livemode)
     streams = {kind.stream: [orjson.Fragment(blob)
                              for blob in ground_truth_of(state, dataset, kind)]
                for kind in kinds}
     return _json({"account": dataset.account, "livemode": dataset.livemode,
-                  "streams": streams})
+                  "access": access, "streams": streams})
 
 
 async def stats_get(request: web.Request, state: State) -> web.Response:
-    return _json(state.stats.as_dict())
+    settings = state.settings
+    # Which ceiling is enforced, so that a benchmark's figures say what they were run under.
+    ceiling = {
+        "enabled": settings.rate_limit, "scope": settings.rate_limit_scope,
+        "test_per_second": settings.rate_limit_test,
+        "live_per_second": settings.rate_limit_live,
+        "per_endpoint_per_second": settings.per_endpoint_limit
+        if settings.per_endpoint_limit_enabled else None,
+        "buckets": len(state.limiter.global_buckets),
+    }
+    return _json({**state.stats.as_dict(), "rate_limit": ceiling})
 
 
 async def stats_reset(request: web.Request, state: State) -> web.Response:
@@ -327,6 +431,10 @@ def make_app(state: State) -> web.Application:
         ("GET", "/_emulator/keys", keys_get),
         ("POST", "/_emulator/keys", keys_set),
         ("GET", "/_emulator/ground_truth", ground_truth),
+        ("GET", "/_emulator/accounts", accounts_get),
+        ("POST", "/_emulator/accounts", accounts_create),
+        ("POST", "/_emulator/accounts/{account}/{action:remove|revoke|restore}",
+         account_access),
         ("GET", "/_emulator/stats", stats_get),
         ("POST", "/_emulator/stats/reset", stats_reset),
         ("GET", "/_emulator/health", health),
@@ -452,6 +560,53 @@ class EmulatorClient:
         if stream is not None:
             return data["streams"][_kind(stream).stream]
         return data["streams"]
+
+    def create_accounts(self, count: int = 0, counts: dict[str, int] | None = None,
+                        seed: int | str | None = None, profile: str | None = None,
+                        livemode: bool = False, years: float = DEFAULT_YEARS,
+                        undated_share: float = 0.0, api_version: str | None = None,
+                        accounts: list[dict[str, Any]] | None = None) -> list[str]:
+        """Create connected accounts on the platform, each seeded with ``counts``; returns
+        their ids (``accounts`` first, then ``count`` more alike).
+
+        ``accounts`` entries may set ``id``, ``counts``, ``profile``, ``api_version`` and
+        ``created`` (a unix time, or None for an account without ``created``) of their own.
+        """
+        body: dict[str, Any] = {"count": count, "seed": seed, "livemode": livemode,
+                                "years": years, "undated_share": undated_share}
+        if counts is not None:
+            body["counts"] = counts
+        if profile is not None:
+            body["profile"] = profile
+        if api_version is not None:
+            body["api_version"] = api_version
+        if accounts is not None:
+            body["accounts"] = accounts
+        ids: list[str] = self._call("POST", "accounts", body)["ids"]
+        return ids
+
+    def accounts(self, livemode: bool = False) -> list[dict[str, Any]]:
+        """Every account the platform has had: ``{id, access, created, profile}``."""
+        found: list[dict[str, Any]] = self._call(
+            "GET", "accounts", params={"livemode": "true"} if livemode else None)["accounts"]
+        return found
+
+    def _access(self, account: str, action: str, livemode: bool) -> str:
+        access: str = self._call("POST", f"accounts/{account}/{action}",
+                                 {"livemode": livemode})["access"]
+        return access
+
+    def remove_account(self, account: str, livemode: bool = False) -> str:
+        """Delete a connected account with its data (it leaves /v1/accounts; 403 after)."""
+        return self._access(account, "remove", livemode)
+
+    def revoke_account(self, account: str, livemode: bool = False) -> str:
+        """Disconnect the platform from an account (unlisted, 403; its data is kept)."""
+        return self._access(account, "revoke", livemode)
+
+    def restore_account(self, account: str, livemode: bool = False) -> str:
+        """Connect a revoked account again, with its data as it is now."""
+        return self._access(account, "restore", livemode)
 
     def stats(self) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", "stats")

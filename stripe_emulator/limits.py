@@ -39,7 +39,10 @@ class TokenBucket:
 
 @dataclass
 class RateLimiter:
-    """Global per-account buckets (test and live apart) and optional per-endpoint ones.
+    """Global buckets per budget owner (test and live apart) and optional per-endpoint ones.
+
+    The owner is the platform for every request (``rate_limit_scope`` "platform", the
+    default), or the connected account a request acts on ("account").
 
     Buckets run on the monotonic wall clock, not the emulator clock: moving the emulator's
     clock for retention tests must not refill or drain them.
@@ -52,19 +55,19 @@ class RateLimiter:
         self.global_buckets.clear()
         self.endpoint_buckets.clear()
 
-    def allow(self, settings: Settings, account: str, livemode: bool, endpoint: str) -> bool:
+    def allow(self, settings: Settings, owner: str, livemode: bool, endpoint: str) -> bool:
         if not settings.rate_limit:
             return True
         now = time.monotonic()
         rate = settings.rate_limit_live if livemode else settings.rate_limit_test
-        key = (account, livemode)
+        key = (owner, livemode)
         bucket = self.global_buckets.get(key)
         if bucket is None:
             bucket = self.global_buckets[key] = TokenBucket(rate, now)
         if not bucket.take(rate, now):
             return False
         if settings.per_endpoint_limit_enabled:
-            ekey = (account, livemode, endpoint)
+            ekey = (owner, livemode, endpoint)
             ebucket = self.endpoint_buckets.get(ekey)
             if ebucket is None:
                 ebucket = self.endpoint_buckets[ekey] = TokenBucket(
@@ -91,6 +94,10 @@ class Stats:
     by_endpoint: dict[str, int] = field(default_factory=dict)
     by_status: dict[str, int] = field(default_factory=dict)
     rate_limited: int = 0
+    # Per account a request acted on (Stripe-Account, else the platform): whether a
+    # connector spreads its reads over the accounts, and which ones it drove into the limit.
+    by_account: dict[str, int] = field(default_factory=dict)
+    rate_limited_by_account: dict[str, int] = field(default_factory=dict)
     faults: int = 0
     drops: int = 0
     lock_timeouts: int = 0
@@ -116,7 +123,7 @@ class Stats:
         self.in_flight = in_flight
         self.peak_concurrency = in_flight
 
-    def enter(self, endpoint: str) -> None:
+    def enter(self, endpoint: str, account: str | None = None) -> None:
         now = time.monotonic()
         if self.first_request_at is None:
             self.first_request_at = now
@@ -124,9 +131,15 @@ class Stats:
         self.per_second[second] = self.per_second.get(second, 0) + 1
         self.requests += 1
         self.by_endpoint[endpoint] = self.by_endpoint.get(endpoint, 0) + 1
+        if account is not None:
+            self.by_account[account] = self.by_account.get(account, 0) + 1
         self.in_flight += 1
         if self.in_flight > self.peak_concurrency:
             self.peak_concurrency = self.in_flight
+
+    def limited(self, account: str) -> None:
+        self.rate_limited += 1
+        self.rate_limited_by_account[account] = self.rate_limited_by_account.get(account, 0) + 1
 
     def leave(self, status: int | None, objects: int = 0) -> None:
         self.in_flight -= 1
@@ -142,6 +155,8 @@ class Stats:
             "by_endpoint": dict(sorted(self.by_endpoint.items())),
             "by_status": dict(sorted(self.by_status.items())),
             "rate_limited": self.rate_limited,
+            "by_account": dict(sorted(self.by_account.items())),
+            "rate_limited_by_account": dict(sorted(self.rate_limited_by_account.items())),
             "faults": self.faults,
             "drops": self.drops,
             "lock_timeouts": self.lock_timeouts,

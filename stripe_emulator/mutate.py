@@ -16,7 +16,17 @@ from .catalog import BY_OBJECT, KINDS, META, NOW, TEXT, TOGGLE, Copy, Kind, OneO
 from .config import PROFILES, Profile, refusal
 from .generate import Generator, invoice_totals
 from .query import set_in
-from .store import RETENTION_SECONDS, Dataset, Event, Obj, Store, dump, make_event_blob, random_id
+from .store import (
+    NESTED_PAGE,
+    RETENTION_SECONDS,
+    Dataset,
+    Event,
+    Obj,
+    Store,
+    dump,
+    make_event_blob,
+    random_id,
+)
 
 YEAR = 365 * 86400
 
@@ -34,11 +44,31 @@ SEED_ORDER: tuple[str, ...] = (
 )
 assert set(SEED_ORDER) == {k.object for k in KINDS if k.object != "event"}
 
-# Children Stripe creates together with their parent (an invoice has lines).
-AUTO_CHILDREN: dict[str, tuple[str, tuple[int, ...]]] = {
-    "invoice": ("line_item", (1, 1, 1, 2, 2, 3)),
-    "subscription": ("subscription_item", (1, 1, 1, 2)),
+@dataclass(frozen=True)
+class ChildCounts:
+    """How many children Stripe creates together with a parent (an invoice has lines).
+
+    Most parents have a few; a share (``Settings.many_children_share``) has more than Stripe
+    embeds (``NESTED_PAGE``), so that a reader meets ``has_more`` on embedded lists and must
+    page the child list, as on real accounts.
+    """
+
+    child: str
+    few: tuple[float, ...]
+    """Weights of 1, 2, ... ``NESTED_PAGE`` children for the parents with few."""
+    most: int
+    """The largest count, for the parents with many (uniform above ``NESTED_PAGE``)."""
+
+
+AUTO_CHILDREN: dict[str, ChildCounts] = {
+    # Most invoices bill one or two things; some (usage, seats, agencies) bill dozens.
+    "invoice": ChildCounts("line_item", (55, 22, 10, 5, 3, 2, 1, 1, 0.5, 0.5), 40),
+    # Most subscriptions have one price; a few bundle many add-ons.
+    "subscription": ChildCounts("subscription_item",
+                                (75, 13, 5, 3, 1.5, 1, 0.5, 0.5, 0.25, 0.25), 25),
 }
+assert all(len(counts.few) == NESTED_PAGE for counts in AUTO_CHILDREN.values())
+FEW_COUNTS = tuple(range(1, NESTED_PAGE + 1))
 
 MISSING = object()
 """What ``get_path`` returns for a field the object does not have (None is a value)."""
@@ -86,6 +116,8 @@ class Config:
     max_delay: float = 0.0
     profile: Profile = PROFILES["full"]
     """The account's products: nothing of a product it lacks is ever made."""
+    many_children_share: float = 0.05
+    """Share of new invoices and subscriptions with more children than Stripe embeds."""
 
 
 class Mutator:
@@ -182,11 +214,11 @@ class Mutator:
         dataset.add(obj, bulk)
         auto = AUTO_CHILDREN.get(kind.object)
         if auto:
-            child_kind = kind_for(auto[0])
+            child_kind = kind_for(auto.child)
             assert child_kind is not None
             children = [self.create(child_kind, parent=obj, created=when, events=False,
                                     plain=plain)
-                        for _ in range(self.rng.choice(auto[1]))]
+                        for _ in range(self.child_count(auto))]
             if kind.object == "invoice" and "amount_due" not in fields:
                 invoice_totals(data, sum(child.data().get("amount", 0)
                                                for child in children))
@@ -197,6 +229,11 @@ class Mutator:
         if parent is not None and parent.blob and (kind.nested_field or kind.moves_balance):
             self._parent_changed(obj, parent, created=True, events=events)
         return obj
+
+    def child_count(self, counts: ChildCounts) -> int:
+        if self.rng.random() < self.config.many_children_share:
+            return self.rng.randint(NESTED_PAGE + 1, counts.most)
+        return self.rng.choices(FEW_COUNTS, weights=counts.few)[0]
 
     def _pick_parent(self, kind: Kind) -> Obj | None:
         assert kind.parent is not None
@@ -637,7 +674,7 @@ class Mutator:
                 obj = self.create(kind, parent=parent, created=created, events=False, bulk=bulk)
                 made[kind.stream] += 1
                 if obj.created >= recent:
-                    event = self._seed_event(obj)
+                    event = self.seed_event(obj)
                     if event is not None:
                         events.append(event)
             if kind.top_level:
@@ -649,7 +686,8 @@ class Mutator:
         assert kind.parent is not None
         return any(obj.listed for obj in self.dataset.registry.get(kind.parent, ()))
 
-    def _seed_event(self, obj: Obj) -> Event | None:
+    def seed_event(self, obj: Obj) -> Event | None:
+        """The creation event of a seeded object, dated like it, kept out of ``made``."""
         name = self._creation_event_type(obj)
         if not name:
             return None

@@ -242,6 +242,9 @@ class Dataset:
         self.events_by_type: dict[str, Collection] = {}
         self.oldest: int | None = None
         """``created`` of the oldest object: the account was opened before it."""
+        self.undated: set[str] = set()
+        """Ids of objects without ``created`` (some connected accounts): no ``created``
+        filter matches them; the unfiltered list has them after every dated object."""
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -370,6 +373,13 @@ PLATFORM_ACCOUNT = "acct_1EmulatorPlatfrm"
 """The account every key of the emulator belongs to (Connect's platform)."""
 
 
+ACTIVE = "active"
+REVOKED = "revoked"
+REMOVED = "removed"
+"""A connected account's access: the platform reads it, lost access to it (its data goes on
+and comes back with the access), or deleted it (gone with its data)."""
+
+
 class Store:
     """Every dataset of the emulator: the platform's and its connected accounts', per mode."""
 
@@ -377,10 +387,12 @@ class Store:
         self.clock = Clock()
         self.platform = PLATFORM_ACCOUNT
         self.datasets: dict[tuple[str, bool], Dataset] = {}
+        self.revoked: set[tuple[str, bool]] = set()
         self.rng = random.Random()
 
     def reset(self) -> None:
         self.datasets.clear()
+        self.revoked.clear()
         self.clock = Clock()
 
     def platform_dataset(self, livemode: bool) -> Dataset:
@@ -390,22 +402,35 @@ class Store:
             dataset = self.datasets[key] = Dataset(self.platform, livemode, connected=False)
         return dataset
 
-    def dataset(self, account: str | None, livemode: bool) -> Dataset | None:
-        """The data of ``account`` (None: the platform), or None if no such account exists.
+    def access(self, account: str, livemode: bool) -> str | None:
+        """``ACTIVE``, ``REVOKED`` or ``REMOVED`` for a connected account; None for an id
+        the platform never had (in that mode)."""
+        connected = self.platform_dataset(livemode).get(account, "account")
+        if connected is None:
+            return None
+        if not connected.deleted:
+            return ACTIVE
+        return REVOKED if (account, livemode) in self.revoked else REMOVED
+
+    def dataset(self, account: str | None, livemode: bool,
+                revoked: bool = False) -> Dataset | None:
+        """The data of ``account`` (None: the platform), or None if the platform cannot
+        reach it (no such account, removed, or revoked unless ``revoked`` asks for it).
 
         A connected account exists once the platform has an account object with its id, in
         the same mode (test-mode connected accounts are invisible to live keys, as on Stripe).
+        Access is checked on every call, not cached with the dataset: an account revoked
+        since must answer 403 at once.
         """
         if account is None or account == self.platform:
             return self.platform_dataset(livemode)
+        access = self.access(account, livemode)
+        if access is None or access == REMOVED or access == REVOKED and not revoked:
+            return None
         key = (account, livemode)
         dataset = self.datasets.get(key)
-        if dataset is not None:
-            return dataset
-        connected = self.platform_dataset(livemode).get(account, "account")
-        if connected is None or connected.deleted:
-            return None
-        dataset = self.datasets[key] = Dataset(account, livemode, connected=True)
+        if dataset is None:
+            dataset = self.datasets[key] = Dataset(account, livemode, connected=True)
         return dataset
 
     def new_request_id(self) -> str:

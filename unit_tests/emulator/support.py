@@ -14,7 +14,8 @@ QUIET: dict[str, Any] = {
     "lock_timeout_rate": 0.0, "event_max_delay": 0.0, "per_endpoint_limit_enabled": False,
     "rate_limit_test": 25.0, "rate_limit_live": 100.0, "per_endpoint_limit": 25.0,
     "fault_retry_share": 0.5, "api_version": "2024-06-20", "api_versions": {},
-    "profile": "ordinary", "profiles": {},
+    "profile": "ordinary", "profiles": {}, "many_children_share": 0.05,
+    "rate_limit_scope": "platform",
 }
 
 
