@@ -45,14 +45,25 @@ class Scenario:
     limits: bool = True
     note: str = ""
     extra_config: dict[str, object] = field(default_factory=dict)
+    streams: tuple[str, ...] = ()
+    """What is read, when not every seeded stream (a child stream of a seeded parent)."""
+    emulator: dict[str, object] = field(default_factory=dict)
+    """Emulator settings besides latency and limits (how many children parents have)."""
+    compare_to: str | None = None
+    """The scenario (the parent stream's own full refresh) whose wall time this one's is
+    compared to; run it in the same bench run."""
 
     @property
     def live(self) -> bool:
         return "_live_" in self.key
 
+    @property
+    def read(self) -> tuple[str, ...]:
+        return self.streams or tuple(self.counts)
+
     def ceiling(self) -> float | None:
         """Stripe's ceiling in records/s: min(account limit, 25/s x endpoints) x 100."""
-        if not self.limits:
+        if not self.limits or self.streams:
             return None
         account = 100.0 if self.live else 25.0
         return min(account, 25.0 * len(self.counts)) * 100
@@ -64,6 +75,32 @@ EIGHT = ["customers", "charges", "invoices", "payment_intents", "products", "pri
 # The connector's own budget lifted too, for the runs bound by CPU.
 UNLIMITED: dict[str, object] = {"requests_per_second": 100_000,
                                 "endpoint_requests_per_second": 100_000}
+
+# Child streams: the field of a child that names its parent, and the parent's stream.
+PARENTS = {"invoice_line_items": ("invoice", "invoices"),
+           "subscription_items": ("subscription", "subscriptions"),
+           "payment_methods": ("customer", "customers"),
+           "customer_balance_transactions": ("customer", "customers")}
+MANY_CHILDREN = {"many_children_share": 0.05}  # parents with more than the 10 they embed
+CHILDREN_PARENTS = 20_000
+
+
+def children_scenarios(parents: int) -> list[Scenario]:
+    """Each child stream over ``parents`` parents, beside its parent's own full refresh."""
+    scenarios: list[Scenario] = []
+    for child, (_, parent) in PARENTS.items():
+        counts = {parent: parents} if parent != "customers" else {parent: parents, child: parents}
+        name = f"{parent}-{parents // 1000}k"
+        if not any(s.name == name for s in scenarios):
+            scenarios.append(Scenario(name, counts, "sk_live_emulator", "realistic",
+                                      note=f"{parent} alone, {parents:,} of them (for the "
+                                           f"children beside it)",
+                                      streams=(parent,), emulator=MANY_CHILDREN))
+        scenarios.append(Scenario(f"{child}-{parents // 1000}k", counts, "sk_live_emulator",
+                                  "realistic", note=f"{child} of {parents:,} {parent}",
+                                  streams=(child,), emulator=MANY_CHILDREN, compare_to=name))
+    return scenarios
+
 
 SCENARIOS = [
     Scenario("live-1", {"customers": 100_000}, "sk_live_emulator", "realistic",
@@ -77,6 +114,7 @@ SCENARIOS = [
     Scenario("cpu-8", {s: 25_000 for s in EIGHT}, "sk_live_emulator", "0", limits=False,
              note="zero latency, limits lifted, 8 streams (200,000 records: peak RSS)",
              extra_config=UNLIMITED),
+    *children_scenarios(CHILDREN_PARENTS),
 ]
 
 
@@ -133,17 +171,22 @@ def run(scenario: Scenario, workdir: Path, tls: bool = True,
     emulator = start_emulator(scenario, workdir, tls)
     url, http = emulator.url, emulator.http
     try:
+        if scenario.emulator:
+            http("/_emulator/config", dict(scenario.emulator))
         started = time.monotonic()
         http("/_emulator/seed", {"counts": scenario.counts, "seed": 42,
                                  "livemode": scenario.live})
         seed_seconds = time.monotonic() - started
         expected = sum(scenario.counts.values())
+        children = children_seeded(emulator, scenario) if scenario.streams else None
+        if children is not None:
+            expected = children["expected"]
         config = {"secret_key": scenario.key, "api_base": url, "lag_seconds": 0,
                   **scenario.extra_config}
         catalog = {"streams": [{
             "stream": {"name": s, "json_schema": {}, "supported_sync_modes": ["full_refresh"]},
             "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}
-            for s in scenario.counts]}
+            for s in scenario.read]}
         (workdir / "config.json").write_text(json.dumps(config))
         (workdir / "catalog.json").write_text(json.dumps(catalog))
         out_path = workdir / f"{scenario.name}.jsonl"
@@ -215,12 +258,56 @@ def run(scenario: Scenario, workdir: Path, tls: bool = True,
             "shutdown_s": round(ended - float(stats["last_response_at"]), 2)
             if stats.get("last_response_at") else None,
             "seed_seconds": round(seed_seconds, 1), "errors": errors[:3],
+            "by_endpoint": stats.get("by_endpoint"),
+            **(children_figures(scenario, children, stats, finished) if children else {}),
         }
     finally:
         emulator.process.terminate()
         emulator.process.wait(timeout=30)
         if emulator.process.stdout is not None:
             emulator.process.stdout.close()
+
+
+def children_seeded(emulator: Running, scenario: Scenario) -> dict[str, int]:
+    """What a complete read of the scenario's streams holds, from the emulator's ground truth,
+    and for a child stream how many parents have more children than they embed."""
+    expected = over_embedded = 0
+    for stream in scenario.read:
+        query = f"stream={stream}&livemode={'true' if scenario.live else 'false'}"
+        truth = emulator.http(f"/_emulator/ground_truth?{query}")
+        assert isinstance(truth, dict)
+        rows = truth["streams"][stream]
+        expected += len(rows)
+        if stream in PARENTS:
+            per_parent: dict[str, int] = {}
+            for row in rows:
+                parent = row[PARENTS[stream][0]]
+                per_parent[parent] = per_parent.get(parent, 0) + 1
+            over_embedded += sum(1 for n in per_parent.values() if n > EMBEDDED_PAGE)
+    return {"expected": expected, "over_embedded": over_embedded}
+
+
+EMBEDDED_PAGE = 10  # children Stripe embeds in a parent (an invoice's first 10 lines)
+
+
+def children_figures(scenario: Scenario, children: dict[str, int], stats: dict[str, object],
+                     finished: dict[str, float]) -> dict[str, object]:
+    """Requests by kind for a child stream: its parent's list pages, its own lists."""
+    by_endpoint = stats.get("by_endpoint") or {}
+    assert isinstance(by_endpoint, dict)
+    stream = scenario.read[0]
+    parent = PARENTS[stream][1] if stream in PARENTS else stream
+    parent_path = f"GET /v1/{parent}"
+    parent_pages = sum(int(n) for e, n in by_endpoint.items() if e == parent_path)
+    child_lists = sum(int(n) for e, n in by_endpoint.items()
+                      if e != parent_path and e.startswith("GET /v1/") and "account" not in e)
+    seconds = finished.get(stream) or 0.0
+    figures: dict[str, object] = {"parent_pages": parent_pages, "child_lists": child_lists,
+                                  "parents_over_embedded": children["over_embedded"]}
+    if stream in PARENTS:
+        figures["request_bound"] = round((parent_pages + children["over_embedded"]) * 1.02)
+        figures["child_lists_per_s"] = round(child_lists / seconds, 1) if seconds else None
+    return figures
 
 
 def answer_sizes(stats: dict[str, object]) -> dict[str, int]:
@@ -244,12 +331,15 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path,
                         help="another checkout (a git worktree): each run is made with its "
                              "connector too, in turn, to compare within one run")
+    parser.add_argument("--parents", type=int, default=CHILDREN_PARENTS,
+                        help="parents of the child-stream scenarios (names end in thousands)")
     args = parser.parse_args()
+    scenarios = [s for s in SCENARIOS if not s.streams] + children_scenarios(args.parents)
     if args.list:
-        for s in SCENARIOS:
+        for s in scenarios:
             print(f"{s.name}: {s.note}")
         return
-    chosen = [s for s in SCENARIOS if not args.only or s.name in args.only]
+    chosen = [s for s in scenarios if not args.only or s.name in args.only]
     connectors: list[Path | None] = [None, *([args.baseline.resolve()] if args.baseline else [])]
     results: dict[tuple[str, Path | None], list[dict[str, object]]] = {
         (s.name, c): [] for s in chosen for c in connectors}
@@ -263,6 +353,10 @@ def main() -> None:
                     results[(scenario.name, connector)].append(result)
                     print(json.dumps(result), flush=True)
                     print(summary(scenario, result), flush=True)
+                    if scenario.compare_to:
+                        print(beside_parent(scenario, result,
+                                            results.get((scenario.compare_to, connector))),
+                              flush=True)
     if args.repeat > 1:
         for scenario in chosen:
             for connector in connectors:
@@ -273,6 +367,23 @@ def main() -> None:
                     values = sorted(float(str(r[key])) for r in runs)
                     print(f"{name}: {key} median {statistics.median(values):g}, range "
                           f"{values[0]:g} to {values[-1]:g} over {len(values)} runs", flush=True)
+
+
+def beside_parent(scenario: Scenario, result: dict[str, object],
+                  parent_runs: list[dict[str, object]] | None) -> str:
+    """A child stream's figures against its bounds: requests, and wall time beside the
+    parent's own full refresh (its last run in this bench run)."""
+    line = (f"  {scenario.name}: {result.get('parent_pages')} parent pages + "
+            f"{result.get('child_lists')} child lists = {result['requests']} requests "
+            f"(bound {result.get('request_bound')}: parent pages + "
+            f"{result.get('parents_over_embedded')} parents with more than they embed + 2%), "
+            f"child lists {result.get('child_lists_per_s')}/s")
+    if parent_runs:
+        parent = parent_runs[-1]
+        ratio = float(str(result["seconds"])) / float(str(parent["seconds"]))
+        line += (f", wall {result['seconds']} s = {ratio:.2f} x {scenario.compare_to}'s "
+                 f"{parent['seconds']} s")
+    return line
 
 
 def summary(scenario: Scenario, result: dict[str, object]) -> str:
