@@ -52,6 +52,9 @@ class Scenario:
     compare_to: str | None = None
     """The scenario (the parent stream's own full refresh) whose wall time this one's is
     compared to; run it in the same bench run."""
+    accounts: int = 0
+    """Connected accounts of a Connect platform, each with ``counts`` of its own, read in one
+    connection (``connected_accounts: all``); the platform itself has no data then."""
 
     @property
     def live(self) -> bool:
@@ -62,7 +65,9 @@ class Scenario:
         return self.streams or tuple(self.counts)
 
     def ceiling(self) -> float | None:
-        """Stripe's ceiling in records/s: min(account limit, 25/s x endpoints) x 100."""
+        """Stripe's ceiling in records/s: min(account limit, 25/s x endpoints) x 100. With
+        connected accounts the emulator's buckets are the platform's, shared by every account
+        (its default scope): the same ceiling."""
         if not self.limits or self.streams:
             return None
         account = 100.0 if self.live else 25.0
@@ -115,6 +120,11 @@ SCENARIOS = [
              note="zero latency, limits lifted, 8 streams (200,000 records: peak RSS)",
              extra_config=UNLIMITED),
     *children_scenarios(CHILDREN_PARENTS),
+    Scenario("connect-200", {"customers": 500}, "sk_live_emulator", "realistic", accounts=200,
+             note="200 connected accounts x 500 customers in one connection, live key"),
+    Scenario("connect-1000", {"customers": 50}, "sk_live_emulator", "realistic",
+             accounts=1_000,
+             note="1,000 connected accounts x 50 customers in one connection (peak RSS)"),
 ]
 
 
@@ -174,14 +184,18 @@ def run(scenario: Scenario, workdir: Path, tls: bool = True,
         if scenario.emulator:
             http("/_emulator/config", dict(scenario.emulator))
         started = time.monotonic()
-        http("/_emulator/seed", {"counts": scenario.counts, "seed": 42,
-                                 "livemode": scenario.live})
+        if scenario.accounts:
+            http("/_emulator/config", {"profile": "full"})  # a Connect platform
+            http("/_emulator/accounts", {"count": scenario.accounts, "counts": scenario.counts,
+                                         "seed": 42, "livemode": scenario.live})
+            expected = scenario.accounts * sum(scenario.counts.values())
+        else:
+            http("/_emulator/seed", {"counts": scenario.counts, "seed": 42,
+                                     "livemode": scenario.live})
+            expected = sum(scenario.counts.values())
         seed_seconds = time.monotonic() - started
-        expected = sum(scenario.counts.values())
-        children = children_seeded(emulator, scenario) if scenario.streams else None
-        if children is not None:
-            expected = children["expected"]
         config = {"secret_key": scenario.key, "api_base": url, "lag_seconds": 0,
+                  **({"connected_accounts": "all"} if scenario.accounts else {}),
                   **scenario.extra_config}
         catalog = {"streams": [{
             "stream": {"name": s, "json_schema": {}, "supported_sync_modes": ["full_refresh"]},
@@ -206,6 +220,11 @@ def run(scenario: Scenario, workdir: Path, tls: bool = True,
             elapsed = ended - started
         stats = http("/_emulator/stats")
         assert isinstance(stats, dict)
+        # Read after the connector's run: a child process starts with (and Linux keeps in its
+        # peak RSS) the memory of the process that spawns it, and the truth is large.
+        children = children_seeded(emulator, scenario) if scenario.streams else None
+        if children is not None:
+            expected = children["expected"]
         # The stats call's own connection (and handshake) was counted before it answered.
         connections = int(stats["connections"]) - 1
         handshakes = int(stats["tls_handshakes"]) - (1 if tls else 0)
@@ -213,12 +232,15 @@ def run(scenario: Scenario, workdir: Path, tls: bool = True,
         records = duplicates = 0
         errors: list[str] = []
         finished: dict[str, float] = {}
+        state_bytes: dict[str, int] = {}
         with open(out_path, "rb") as lines:
             for line in lines:
                 if line.startswith(b'{"type":"RECORD"'):
                     message = orjson.loads(line)
                     records += 1
-                    key = message["record"]["stream"] + "/" + message["record"]["data"]["id"]
+                    data = message["record"]["data"]
+                    key = (message["record"]["stream"] + "/" + (data.get("account_id") or "")
+                           + "/" + data["id"])
                     if key in ids:
                         duplicates += 1
                     ids.add(key)
@@ -227,6 +249,10 @@ def run(scenario: Scenario, workdir: Path, tls: bool = True,
                     trace = orjson.loads(line)["trace"]
                     name = trace["stream_status"]["stream_descriptor"]["name"]
                     finished[name] = round(trace["emitted_at"] / 1000 - started_wall, 1)
+                elif line.startswith(b'{"type":"STATE"'):
+                    stream_state = orjson.loads(line)["state"]["stream"]
+                    state_bytes[stream_state["stream_descriptor"]["name"]] = len(
+                        orjson.dumps(stream_state["stream_state"]))
                 elif line.startswith(b'{"type":"TRACE"') and b'"error"' in line:
                     errors.append(orjson.loads(line)["trace"]["error"]["message"])
         out_path.unlink()
@@ -259,6 +285,10 @@ def run(scenario: Scenario, workdir: Path, tls: bool = True,
             if stats.get("last_response_at") else None,
             "seed_seconds": round(seed_seconds, 1), "errors": errors[:3],
             "by_endpoint": stats.get("by_endpoint"),
+            **({"accounts": scenario.accounts, "state_bytes": state_bytes,
+                "state_bytes_per_account": {
+                    s: round(n / (scenario.accounts + 1), 1) for s, n in state_bytes.items()},
+                "rate_limit": stats.get("rate_limit")} if scenario.accounts else {}),
             **(children_figures(scenario, children, stats, finished) if children else {}),
         }
     finally:
@@ -397,7 +427,9 @@ def summary(scenario: Scenario, result: dict[str, object]) -> str:
             f" ({result['429_share']:.2%}), CPU {result['cpu_s_per_1000']} s/1000 records,"
             f" peak RSS {result['peak_rss_mb']} MB, {result['connections']} connections"
             f" ({'https' if result['tls'] else 'http'}), {answers['partial']} partial pages,"
-            f" start-up {result['startup_s']} s, {'complete' if ok else 'INCOMPLETE'}")
+            f" start-up {result['startup_s']} s, {'complete' if ok else 'INCOMPLETE'}"
+            + (f", state {result['state_bytes_per_account']} bytes per account"
+               if "state_bytes_per_account" in result else ""))
 
 
 if __name__ == "__main__":
