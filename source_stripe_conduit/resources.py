@@ -73,6 +73,9 @@ class Resource:
     permission: str | None = None
     """The restricted-key permission that reads the list, where Stripe's name is not
     ``rak_<object>_read`` (prices are read with the plans' permission)."""
+    platform_only: bool = False
+    """Connect's own objects (connected accounts, their persons): read from the platform
+    only, not once more as each connected account."""
 
     def retrieve_path(self, obj: Mapping[str, Any]) -> str:
         """Path of ``obj`` itself: ``{id}`` and any other ``{field}`` come from the object
@@ -154,7 +157,7 @@ _SUBSCRIPTION_EVENTS = _events("customer.subscription", "deleted", "paused",
 
 RESOURCES: tuple[Resource, ...] = (
     Resource("accounts", "account", "/v1/accounts", _events("account", "updated", create=()),
-             permission="rak_connected_account_read"),
+             permission="rak_connected_account_read", platform_only=True),
     Resource("application_fees", "application_fee", "/v1/application_fees",
              _events("application_fee", "refunded")),
     Resource("authorizations", "issuing.authorization", "/v1/issuing/authorizations",
@@ -224,7 +227,8 @@ RESOURCES: tuple[Resource, ...] = (
                      "updated")),
     Resource("persons", "person", "/v1/accounts/{account}/persons",
              _events("person", "updated", delete=("deleted",)), created_filter=False,
-             parent="accounts", retrieve="/v1/accounts/{account}/persons/{id}"),
+             parent="accounts", retrieve="/v1/accounts/{account}/persons/{id}",
+             platform_only=True),
     Resource("plans", "plan", "/v1/plans", _events("plan", "updated", delete=("deleted",))),
     # Stripe's 403 for prices asks for "Prices Read" ('plan_read'): one permission for both.
     Resource("prices", "price", "/v1/prices", _events("price", "updated", delete=("deleted",)),

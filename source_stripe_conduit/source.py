@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib import resources as package_files
@@ -165,7 +166,7 @@ class SourceStripeConduit(Source):
                             client.latency, backlog=lambda: queue.qsize() / QUEUE_SIZE)
         repository = ConcurrentMessageRepository(queue, InMemoryMessageRepository())
         streams: list[DefaultStream] = []
-        accounts = _accounts_or_raise(parsed, client) if parsed.many_accounts else []
+        accounts = _accounts_or_raise(parsed, client, logger) if parsed.many_accounts else []
         for configured in catalog.streams:
             resource = BY_STREAM.get(configured.stream.name)
             if resource is None:
@@ -199,6 +200,8 @@ def _stream(resource: Resource, sync_mode: SyncMode, config: Config, client: Str
                                home=home_key(config), many=config.many_accounts)
     sync: StreamSync | AccountLanes
     if config.many_accounts:
+        if resource.platform_only:
+            accounts = [a for a in accounts if a.id is None]
         sync = AccountLanes(resource, sync_mode, config=config, client=client,
                             governor=governor, accounts=accounts, stream_state=stream_state,
                             messages=messages)
@@ -246,14 +249,21 @@ def primary_key(config: Config) -> list[str]:
     return ["account_id", "id"] if config.many_accounts else ["id"]
 
 
-def _accounts_or_raise(config: Config, client: StripeClient) -> list[Account]:
+def _accounts_or_raise(config: Config, client: StripeClient,
+                       logger: logging.Logger) -> list[Account]:
+    started = time.monotonic()
     try:
-        return accounts_to_read(config, client)
+        accounts = accounts_to_read(config, client)
     except StripeError as error:
         message = (f"The connected accounts could not be listed (/v1/accounts): "
                    f"{error.stripe_message}")
         raise AirbyteTracedException(message=message, internal_message=message,
                                      failure_type=FailureType.config_error) from error
+    connected = sum(1 for a in accounts if a.id is not None)
+    logger.info(f"Reading {connected} connected accounts"
+                f"{' and the platform' if len(accounts) > connected else ''} "
+                f"(found in {time.monotonic() - started:.1f} s).")
+    return accounts
 
 
 def _parse_or_raise(config: Mapping[str, Any]) -> Config:

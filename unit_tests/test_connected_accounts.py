@@ -155,3 +155,12 @@ def test_check_names_the_accounts_to_read_and_fails_for_a_refused_one(
     listed = run_check(config(connected_accounts="all", account_shard="0/1"), tmp_path)
     assert "2 connected accounts to read (shard 0/1)" in \
         listed.connection_status_messages[0].connectionStatus.message
+
+
+def test_connects_own_objects_are_read_from_the_platform_only(fake: FakeStripe) -> None:
+    _platform(fake)
+    output = run_read(config(account_ids=["acct_1A", "acct_2B"]), ["accounts"])
+    assert sorted(r["id"] for r in record_data(output)) == ["acct_1A", "acct_2B"]
+    assert all(r.get("account_id") is None for r in record_data(output))
+    assert not any(r.headers.get("Stripe-Account") for r in fake.requests
+                   if r.path == "/v1/accounts")
