@@ -53,6 +53,20 @@ class Governor:
             self._stream_of[slot] = stream
             self._endpoint_of[slot] = stream if shares_endpoint else slot
 
+    def wants_more(self, stream: str) -> bool:
+        """Whether ``stream``'s accounts together have fewer pages in flight (or waiting for a
+        slot) than its endpoint's rate needs: then another account's read may start."""
+        with self._cond:
+            busy = sum(n for s, n in self._stream_in_flight.items()
+                       if self._stream_of.get(s) == stream)
+            busy += sum(n for s, n in self._waiting.items() if self._stream_of.get(s) == stream)
+            # Before the stream's first answer, the sync's answer time (the account lookup).
+            latency = self._latency(stream) or self._latency(None) or 0.0
+            def pages(rate: float, cap: int) -> int:
+                return min(cap, math.ceil(rate * latency * OVERSUBSCRIPTION) + 1)
+            return busy < pages(self._endpoint_rate, MAX_PAGES_PER_STREAM) \
+                and self._in_flight < pages(self._account_rate, MAX_PAGES_IN_FLIGHT)
+
     def leave(self, slot: str) -> None:
         """``slot``'s read is over (a platform's thousands of accounts come and go)."""
         with self._cond:

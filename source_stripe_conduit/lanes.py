@@ -1,10 +1,13 @@
 """Every account's read of one stream, as the stream's one partition generator for the CDK.
 
-A platform's accounts are read a few at a time per stream (``LANES_PER_STREAM``), each by its own
-``StreamSync`` (its lane), in the order ``reading_order`` gives: snapshots not yet finished first,
-then the accounts whose change capture is furthest behind. A large account holds one lane while
-the others go through the rest, so it starves nobody; the accounts not being read hold only their
-position. A lane's pages come here through a queue and go to the CDK as the stream's partitions.
+A platform's accounts are read several at a time per stream, each by its own ``StreamSync`` (its
+lane), in the order ``reading_order`` gives: snapshots not yet finished first, then the accounts
+whose change capture is furthest behind. Another lane starts while the stream's lanes together
+keep fewer pages in flight than its rate needs (a small account has one page, a large one splits
+its snapshot into ranges), between ``MIN_LANES`` and ``MAX_LANES``; a large account holds one
+lane while small ones pass through the others, so it starves nobody, and the accounts not being
+read hold only their position. A lane's pages come here through a queue and go to the CDK as
+the stream's partitions.
 
 A Stripe error of one account (its access revoked: 403 "does not have access to account") ends
 that account's read alone; its position stays as it was, the others go on, and the stream ends
@@ -18,7 +21,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from queue import Queue
+from queue import Empty, Queue
 
 from airbyte_cdk.models import FailureType, SyncMode
 from airbyte_cdk.sources.streams.concurrent.partitions.partition import Partition
@@ -38,7 +41,10 @@ from source_stripe_conduit.sync import Lane, PositionCursor, StreamSync
 from source_stripe_conduit.transport.client import StripeClient
 from source_stripe_conduit.transport.errors import StripeError
 
-LANES_PER_STREAM = 6
+MIN_LANES = 4
+MAX_LANES = 32
+# How often the generator looks again whether the stream could use another lane.
+LANE_TICK_SECONDS = 0.05
 # Failed accounts named one by one in the stream's error; beyond that, counted.
 NAMED_FAILURES = 20
 
@@ -95,13 +101,21 @@ class AccountLanes(PartitionGenerator):
         running = 0
         tally = Tally()
         failed: list[tuple[str, BaseException]] = []
+        stream = self._resource.stream
         while pending or running:
-            while pending and running < LANES_PER_STREAM:
+            # One lane at a time beyond the first few: a new lane needs a moment to have its
+            # first page in flight before the stream is measured again.
+            starting = MIN_LANES - running if running < MIN_LANES else 1
+            while pending and starting > 0 and running < MAX_LANES and (
+                    running < MIN_LANES or self._governor.wants_more(stream)):
                 sync = self._lane(pending.popleft())
                 threading.Thread(target=_drive, args=(sync, out), daemon=True,
                                  name=f"stripe-{sync.lane.slot}").start()
-                running += 1
-            item = out.get()
+                running, starting = running + 1, starting - 1
+            try:
+                item = out.get(timeout=LANE_TICK_SECONDS if pending else None)
+            except Empty:
+                continue
             if not isinstance(item, _Ended):
                 yield item
                 continue

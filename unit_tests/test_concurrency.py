@@ -211,3 +211,17 @@ def test_accounts_with_budgets_of_their_own_each_get_the_endpoint_limit() -> Non
         governor.join(slot, "customers", shares_endpoint=False)
         governor.snapshot_started(slot)
     assert governor.share("customers acct_1") == 25.0
+
+
+def test_a_stream_of_many_accounts_wants_another_until_its_pages_fill_its_rate() -> None:
+    governor = Governor(account_rate=100.0, endpoint_rate=25.0,
+                        latency={"customers": 0.3, None: 0.3}.get)
+    # 25/s x 0.3 s x 1.5 = 12 pages (and one for the moments between pages): 13 wanted.
+    for n in range(13):
+        slot = f"customers acct_{n}"
+        governor.join(slot, "customers", shares_endpoint=True)
+        assert governor.wants_more("customers")
+        governor.acquire(slot)
+    assert not governor.wants_more("customers")
+    governor.release("customers acct_0")
+    assert governor.wants_more("customers")
