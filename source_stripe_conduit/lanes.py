@@ -122,7 +122,9 @@ class AccountLanes(PartitionGenerator):
             running -= 1
             self._governor.leave(item.sync.lane.slot)
             self._stream_state.release(item.sync.lane.key)
-            self._stream_state.moved(force=True)
+            # At most one state a second still: each holds every account's position, and a
+            # state per account ended would grow with the square of the accounts.
+            self._stream_state.moved()
             error = item.error or item.sync.failure
             if error is not None and not isinstance(error, StripeError):
                 raise error
@@ -130,6 +132,8 @@ class AccountLanes(PartitionGenerator):
                 failed.append((item.sync.lane.key, error))
             done = item.sync.tally
             tally.add(done.records, done.skipped, done.pages)
+        # Every account's last position, before the stream's end (or its error) is told.
+        self._stream_state.moved(force=True)
         self._messages.summary(self._client.counters(self._resource.stream), tally,
                                time.monotonic() - started, accounts=len(self._accounts))
         if failed:

@@ -5,7 +5,7 @@ accounts writes them all (``iterator/accounts_state.py``). A state goes out when
 moves, holding every position as it is at that moment, so a state never runs ahead of the
 records before it; with many accounts at most one per ``MANY_ACCOUNTS_INTERVAL`` (each holds every
 account, and a thousand accounts' pages would otherwise each write a thousand positions), and
-always once an account's read ends and at the end of the stream.
+always at the end of the stream.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class StreamState:
         self._sources: dict[str, Callable[[], Position | None]] = {}
         self._loaded = False
         self._last_emit = 0.0
+        self._unsaid = True  # a position moved since the last state went out
 
     def saved(self) -> dict[str, Position]:
         """Every account's saved position; a state that is not one is a config error."""
@@ -70,12 +71,16 @@ class StreamState:
                 self._positions[key] = position
 
     def moved(self, *, force: bool = False) -> None:
-        """A position moved: a state message, unless one went out too recently."""
+        """A position moved: a state message, unless one went out too recently (``force``:
+        now, if anything moved since the last one)."""
         with self._lock:
             now = time.monotonic()
-            if self._many and not force and now - self._last_emit < MANY_ACCOUNTS_INTERVAL:
-                return
-            self._last_emit = now
+            if self._many:
+                self._unsaid = self._unsaid or not force
+                if not self._unsaid or (not force
+                                        and now - self._last_emit < MANY_ACCOUNTS_INTERVAL):
+                    return
+            self._last_emit, self._unsaid = now, False
             self._messages.publish(self._state_manager, self._current())
 
     def current(self) -> Mapping[str, Any]:

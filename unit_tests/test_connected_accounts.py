@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from airbyte_cdk.models import SyncMode
@@ -164,3 +165,18 @@ def test_connects_own_objects_are_read_from_the_platform_only(fake: FakeStripe) 
     assert all(r.get("account_id") is None for r in record_data(output))
     assert not any(r.headers.get("Stripe-Account") for r in fake.requests
                    if r.path == "/v1/accounts")
+
+
+def test_states_of_many_accounts_are_few_and_the_last_holds_every_account(
+        fake: FakeStripe) -> None:
+    ids = [f"acct_{n:03d}M" for n in range(40)]
+    for n, account_id in enumerate(ids):
+        _customers(fake.connect(account_id), f"M{n:03d}", 2)
+    started = time.monotonic()
+    output = run_read(config(account_ids=ids), ["customers"])
+    seconds = time.monotonic() - started
+    states = stream_states(output, "customers")
+    # At most one a second (each holds every account) and the last: never one per account.
+    assert len(states) <= seconds + 2, len(states)
+    assert set(states[-1]["accounts"]) == {PLATFORM, *ids}
+    assert len(record_data(output)) == 80
