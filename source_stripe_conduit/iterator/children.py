@@ -62,6 +62,16 @@ def children(client: StripeClient, resource: Resource,
              parents: Mapping[str, Mapping[str, Any] | None]) -> dict[str, list[dict[str, Any]]]:
     """Every child of each parent id: from the parent object given beside it where that embeds
     all its children, listed otherwise (None beside an id: list it)."""
+    found, to_list = embedded_children(resource, parents)
+    found.update(children_of(client, resource, to_list))
+    return found
+
+
+def embedded_children(resource: Resource, parents: Mapping[str, Mapping[str, Any] | None]
+                      ) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
+    """The children of each parent that embeds them all, and the ids of the parents to list.
+    Only the children are kept, not their parents: a page of invoices is large, and its
+    listings can take a while under the child list's rate limit."""
     found: dict[str, list[dict[str, Any]]] = {}
     to_list: list[str] = []
     for parent_id, parent in parents.items():
@@ -70,8 +80,7 @@ def children(client: StripeClient, resource: Resource,
             to_list.append(parent_id)
         else:
             found[parent_id] = embedded
-    found.update(children_of(client, resource, to_list))
-    return found
+    return found, to_list
 
 
 def complete_embedded(resource: Resource,

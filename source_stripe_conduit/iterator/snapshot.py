@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from source_stripe_conduit.iterator.children import children
+from source_stripe_conduit.iterator.children import children_of, embedded_children
 from source_stripe_conduit.iterator.position import Range
 from source_stripe_conduit.records import observed
 from source_stripe_conduit.resources import Resource
@@ -59,27 +59,27 @@ def _read(client: StripeClient, resource: Resource, piece: Range, batch_size: in
         if piece.lt is not None:
             params.append(("created[lt]", piece.lt))
     page = client.list_page(resource.stream, listed.path, params)
-    objects = page.data
     finished = not page.has_more or not listed.paginated
+    objects = page.data
     if not listed.created_filter and (piece.gte is not None or piece.lt is not None):
         objects, below = _clip(objects, piece, listed.created_field)
         finished = finished or below
-    remaining = None
-    density = None
+    remaining, density = None, None
     if not finished and page.data:
-        last = page.data[-1]
         field = listed.created_field
-        remaining = piece.advanced(last["id"], int(last.get(field) or 0))
-        newest = int(page.data[0].get(field) or 0)
-        density = (newest - int(last.get(field) or 0) + 1) / len(page.data)
-    if resource.parent:
-        # Parents embedding all their children give them without a request.
-        found = children(client, resource, {parent["id"]: parent for parent in objects})
-        records = [observed(child, observed_at) for parent in objects
-                   for child in found[parent["id"]]]
-    else:
-        records = [observed(obj, observed_at) for obj in objects]
-    return SnapshotPage(records, remaining, density)
+        oldest, newest = int(page.data[-1].get(field) or 0), int(page.data[0].get(field) or 0)
+        remaining = piece.advanced(page.data[-1]["id"], oldest)
+        density = (newest - oldest + 1) / len(page.data)
+    if not resource.parent:
+        return SnapshotPage([observed(obj, observed_at) for obj in objects], remaining, density)
+    # Parents embedding all their children give them without a request; the page of parents
+    # is let go before the others' children are listed.
+    order = [parent["id"] for parent in objects]
+    found, to_list = embedded_children(resource, {parent["id"]: parent for parent in objects})
+    del page, objects
+    found.update(children_of(client, resource, to_list))
+    return SnapshotPage([observed(child, observed_at) for parent_id in order
+                         for child in found[parent_id]], remaining, density)
 
 
 def _clip(objects: list[dict[str, Any]], piece: Range,
