@@ -180,3 +180,22 @@ def test_states_of_many_accounts_are_few_and_the_last_holds_every_account(
     assert len(states) <= seconds + 2, len(states)
     assert set(states[-1]["accounts"]) == {PLATFORM, *ids}
     assert len(record_data(output)) == 80
+
+
+def test_a_large_account_does_not_hold_up_the_small_ones(fake: FakeStripe) -> None:
+    big = fake.connect("acct_0Big")
+    for n in range(600):
+        big.add("/v1/customers", {"id": f"cus_G{n:04d}", "object": "customer",
+                                  "created": NOW - 300 * DAY + n * 60})
+    small = [f"acct_{n:02d}S" for n in range(1, 16)]
+    for account_id in small:
+        _customers(fake.connect(account_id), account_id[5:8], 2)
+    # The large account is read first (its name sorts first) in pages of 5: 120 pages.
+    output = run_read(config(account_ids=["acct_0Big", *small], include_platform=False,
+                             batch_size=5), ["customers"])
+    order = [r.get("account_id") for r in record_data(output)]
+    assert len(order) == 600 + 30
+    last_small = max(i for i, account in enumerate(order) if account != "acct_0Big")
+    last_big = max(i for i, account in enumerate(order) if account == "acct_0Big")
+    # Every small account is done while the large one is still being read.
+    assert last_small < last_big
