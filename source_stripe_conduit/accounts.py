@@ -10,8 +10,9 @@ expected size, and each range is paged on its own.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from source_stripe_conduit.config import Config
 from source_stripe_conduit.iterator.accounts_state import PLATFORM
@@ -105,10 +106,7 @@ def list_accounts(client: StripeClient, batch_size: int = 100) -> list[Account]:
         pages = fan_out(read, pieces)
         for piece in pieces:
             page = pages[piece]
-            for account in page.records:
-                created = account.get("created")
-                found[account["id"]] = Account(
-                    account["id"], int(created) if isinstance(created, int | float) else None)
+            found.update((a.key, a) for a in map(_account_of, page.records))
             position = position.with_range(piece, page.remaining)
             if page.remaining is not None and page.seconds_per_object:
                 densities[page.remaining] = page.seconds_per_object
@@ -127,16 +125,18 @@ def list_accounts(client: StripeClient, batch_size: int = 100) -> list[Account]:
     return sorted(found.values())
 
 
+def _account_of(obj: Mapping[str, Any]) -> Account:
+    created = obj.get("created")
+    return Account(obj["id"], int(created) if isinstance(created, int | float) else None)
+
+
 def _listed_after(client: StripeClient, account_id: str, batch_size: int) -> list[Account]:
     accounts: list[Account] = []
     cursor = account_id
     while True:
         page = client.list_page(ACCOUNTS.stream, ACCOUNTS.path,
                                 [("limit", batch_size), ("starting_after", cursor)])
-        for account in page.data:
-            created = account.get("created")
-            accounts.append(Account(account["id"], int(created)
-                                    if isinstance(created, int | float) else None))
+        accounts.extend(map(_account_of, page.data))
         if not page.has_more or not page.data:
             return accounts
         cursor = page.data[-1]["id"]

@@ -114,14 +114,14 @@ class SourceStripeConduit(Source):
             parsed = parse_config(config)
         except ConfigError as error:
             return AirbyteConnectionStatus(status=Status.FAILED, message=str(error))
+        client = StripeClient(parsed, logger)
         try:
-            found = probe(StripeClient(parsed, logger), selected_resources(parsed),
-                          api_base=parsed.api_base)
+            found = probe(client, selected_resources(parsed), api_base=parsed.api_base)
         except ProbeFailed as failure:
             return AirbyteConnectionStatus(status=Status.FAILED, message=str(failure))
         succeeded, message = check_outcome(found)
         if succeeded and parsed.many_accounts:
-            succeeded, message = _check_accounts(parsed, StripeClient(parsed, logger), message)
+            succeeded, message = _check_accounts(parsed, client, message)
         return AirbyteConnectionStatus(status=Status.SUCCEEDED if succeeded else Status.FAILED,
                                        message=message)
 

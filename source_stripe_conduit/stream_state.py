@@ -44,18 +44,26 @@ class StreamState:
     def saved(self) -> dict[str, Position]:
         """Every account's saved position; a state that is not one is a config error."""
         with self._lock:
-            if not self._loaded:
-                raw = self._state_manager.get_stream_state(self._stream, None)
-                try:
-                    self._positions = positions_of(raw, self._home)
-                except StateError as error:
-                    raise AirbyteTracedException(
-                        message=f"Stream '{self._stream}': the saved state cannot be resumed: "
-                                f"{error}. Reset this stream's state to read it again from "
-                                f"the start.",
-                        failure_type=FailureType.config_error) from error
-                self._loaded = True
-            return dict(self._positions)
+            return dict(self._load())
+
+    def saved_position(self, key: str) -> Position | None:
+        """One account's saved position (a lane's start: no copy of every account's)."""
+        with self._lock:
+            return self._load().get(key)
+
+    def _load(self) -> dict[str, Position]:
+        if not self._loaded:
+            raw = self._state_manager.get_stream_state(self._stream, None)
+            try:
+                self._positions = positions_of(raw, self._home)
+            except StateError as error:
+                raise AirbyteTracedException(
+                    message=f"Stream '{self._stream}': the saved state cannot be resumed: "
+                            f"{error}. Reset this stream's state to read it again from the "
+                            f"start.",
+                    failure_type=FailureType.config_error) from error
+            self._loaded = True
+        return self._positions
 
     def follow(self, key: str, current: Callable[[], Position | None]) -> None:
         """From now on ``key``'s position is ``current()`` (read under this lock)."""

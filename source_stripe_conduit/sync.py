@@ -106,7 +106,6 @@ class StreamSync(PartitionGenerator):
                                         config.lag_seconds)
         self._reading = Reading(lane.client, resource, config.batch_size, config.lag_seconds,
                                 config.hydrate, config.stripe_version, lane.account_id)
-        self._client = lane.client
         self._governor = governor
         self._stream_state = stream_state
         self._messages = messages
@@ -126,12 +125,12 @@ class StreamSync(PartitionGenerator):
         self._started = time.monotonic()
         yield from self.read()
         if not self.lane.isolated:
-            self._messages.summary(self._client.counters(self.name), self.tally,
+            self._messages.summary(self.lane.client.counters(self.name), self.tally,
                                    time.monotonic() - self._started)
 
     def read(self) -> Iterator[PagePartition]:
         """The lane's pages; its position stays part of the stream's state from the start."""
-        saved = self._stream_state.saved().get(self.lane.key)
+        saved = self._stream_state.saved_position(self.lane.key)
         if phase.starts_without_clock(self.resource, saved, self._settings):
             start = phase.Next(phase.fresh_snapshot(self.resource, self._settings,
                                                     int(time.time())))
@@ -241,7 +240,7 @@ class StreamSync(PartitionGenerator):
         return partition
 
     def _server_time(self) -> int:
-        return self._client.server_time(self.name, *self.resource.probe)
+        return self.lane.client.server_time(self.name, *self.resource.probe)
 
     # -- page completion (worker threads) -----------------------------------------------------
 

@@ -6,10 +6,12 @@ whichever of them produced it. Where the parent embeds its children's first page
 ``lines``, a subscription's ``items``) and that page is all of them, the children come from the
 parent, without a request: Stripe renders the embedded list's items with the same schema as the
 list's own at a given API version (a test holds the generated schemas to that). Only parents
-whose embedded list has more are listed. A page's fan-out (the children of its parents, objects fetched
-again) runs in one pool shared by every stream of the process, never one request after another
-inside a page: the pool's size bounds those requests whatever the number of pages in flight, so
-with the governor's pages they stay within the client's connections.
+whose embedded list has more are listed.
+
+A page's fan-out (the children of its parents, objects fetched again) runs in one pool shared by
+every stream of the process, never one request after another inside a page: the pool's size
+bounds those requests whatever the number of pages in flight, so with the governor's pages they
+stay within the client's connections.
 """
 
 from __future__ import annotations
