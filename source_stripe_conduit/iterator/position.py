@@ -6,7 +6,8 @@ keeps Conduit's meanings:
 - ``created_at``: change capture reads events created at or after it; set when the position is
   created, before the snapshot starts, so the changes made during the snapshot are replayed.
 - ``cursor``: in a snapshot, the id of the last object emitted; in CDC, the id of the newest
-  event of the last finished page.
+  event of the last finished page (never an object id: a CDC position's ranges, an append-only
+  stream's catch-up of what was created since, carry their own cursors).
 - ``index``: records of the next page already emitted (0 at every state this connector emits;
   honoured when a Conduit position says otherwise).
 
@@ -110,7 +111,10 @@ class Position:
         ranges = tuple(new if r == old else r for r in self.ranges if new is not None or r != old)
         if not ranges:
             return Position.cdc(self.created_at)
-        cursor = new.cursor if new is not None and new.cursor else self.cursor
+        # The top-level cursor is Conduit's "last object emitted" in a snapshot only; in change
+        # capture (an append-only stream's catch-up ranges) it stays the event cursor.
+        cursor = new.cursor if self.iterator_type == SNAPSHOT and new is not None \
+            and new.cursor else self.cursor
         return replace(self, ranges=ranges, cursor=cursor, index=0)
 
     def with_split(self, old: Range, kept: Range, added: Range) -> Position:
@@ -164,9 +168,14 @@ class Position:
         index = _int(state, "index") or 0
         if index < 0:
             raise StateError(f"state index must not be negative, got {index}")
-        if kind == CDC and cursor is not None and not cursor.startswith("evt_"):
-            raise StateError(f"a cdc state's cursor must be an event id (evt_…), got {cursor!r}")
         raw_ranges = state.get("ranges")
+        if kind == CDC and cursor is not None and not cursor.startswith("evt_"):
+            if not raw_ranges:
+                raise StateError(f"a cdc state's cursor must be an event id (evt_…), got "
+                                 f"{cursor!r}")
+            # Versions before this one wrote a catch-up range's object cursor here too; the
+            # range keeps its own, so nothing is lost by dropping it.
+            cursor = None
         ranges: tuple[Range, ...] = ()
         if raw_ranges is not None:
             if not isinstance(raw_ranges, list):
