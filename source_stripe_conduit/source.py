@@ -34,6 +34,7 @@ from airbyte_cdk.sources.source import Source
 from airbyte_cdk.sources.streams.concurrent.cursor import CursorField
 from airbyte_cdk.sources.streams.concurrent.default_stream import DefaultStream
 from airbyte_cdk.sources.utils.slice_logger import DebugSliceLogger
+from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_stripe_conduit.accounts import Account, accounts_to_read, home_key, refused
@@ -111,7 +112,7 @@ class SourceStripeConduit(Source):
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         try:
-            parsed = parse_config(config)
+            parsed = _parsed(config)
         except ConfigError as error:
             return AirbyteConnectionStatus(status=Status.FAILED, message=str(error))
         client = StripeClient(parsed, logger)
@@ -266,9 +267,17 @@ def _accounts_or_raise(config: Config, client: StripeClient,
     return accounts
 
 
+def _parsed(config: Mapping[str, Any]) -> Config:
+    """The config, its key filtered from every log line as it is sent (a caller that skips the
+    entry point's ``configure``, or pastes the key with spaces, still has it filtered)."""
+    parsed = parse_config(config)
+    add_to_secrets(parsed.secret_key)
+    return parsed
+
+
 def _parse_or_raise(config: Mapping[str, Any]) -> Config:
     try:
-        return parse_config(config)
+        return _parsed(config)
     except ConfigError as error:
         raise AirbyteTracedException(message=str(error), internal_message=str(error),
                                      failure_type=FailureType.config_error) from error

@@ -343,13 +343,17 @@ def test_left_out_fields_take_the_row_default_and_the_rate_follows_the_key() -> 
     assert parsed.requests_per_second == LIVE_REQUESTS_PER_SECOND
 
 
-def test_prepare_types_the_non_string_fields_and_leaves_strings_as_written() -> None:
-    prepared = prepare({"secretKey": f" {SECRET} ", "batchSize": "10", "snapshot": "false",
+def test_prepare_gives_every_field_as_the_connector_uses_it_and_dates_as_written() -> None:
+    prepared = prepare({"secretKey": f" {SECRET}\n", "batchSize": "10", "snapshot": "false",
                         "resourceName": "customer", "request_timeout_seconds": "2.5",
-                        "api_base": "https://api.stripe.com/", "start_date": "2023-01-01"})
-    assert prepared == {"secret_key": f" {SECRET} ", "batch_size": 10, "snapshot": False,
+                        "api_base": "https://api.stripe.com/", "start_date": "2023-01-01",
+                        "account_id": " acct_1A ", "account_ids": ["acct_2B"],
+                        "account_shard": " 1 / 4 "})
+    assert prepared == {"secret_key": SECRET, "batch_size": 10, "snapshot": False,
                         "resource_names": ["customers"], "request_timeout_seconds": 2.5,
-                        "api_base": "https://api.stripe.com/", "start_date": "2023-01-01"}
+                        "api_base": "https://api.stripe.com", "start_date": "2023-01-01",
+                        "account_id": "acct_1A", "account_ids": ["acct_2B"],
+                        "account_shard": "1/4"}
 
 
 def test_prepare_drops_the_bad_value_and_carries_the_message_naming_the_field() -> None:

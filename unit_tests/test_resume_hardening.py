@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
-from airbyte_cdk.models import SyncMode
+import pytest
+from airbyte_cdk.models import ConfiguredAirbyteCatalogSerializer, SyncMode
 from helpers import (
     NOW,
+    SECRET,
     FakeStripe,
+    catalog,
     config,
     record_data,
     run_read,
@@ -61,3 +69,25 @@ def test_a_catch_up_state_written_with_an_object_cursor_resumes(fake: FakeStripe
                       state=state_of("balance_transactions", stranded))
     assert not output.errors
     assert {r["id"] for r in record_data(output)} == {f"txn_{n:04d}B" for n in range(6)}
+
+
+@pytest.mark.parametrize("padding", ["\n", " \t\r\n"])
+def test_a_key_pasted_with_whitespace_never_appears_in_a_debug_read(
+        tmp_path: Path, padding: str) -> None:
+    """The real command line, whose debug log prints every request's headers: the filter of
+    secrets must hold the key as it is sent, not as it was pasted."""
+    with socket.socket() as closed:  # a port nothing listens on: the request fails at once
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config(secret_key=SECRET + padding, max_retries=0,
+                                             api_base=f"http://127.0.0.1:{port}")))
+    catalog_file = tmp_path / "catalog.json"
+    catalog_file.write_text(json.dumps(ConfiguredAirbyteCatalogSerializer.dump(
+        catalog("customers"))))
+    done = subprocess.run([sys.executable, "-m", "source_stripe_conduit.run", "read", "--debug",
+                           "--config", str(config_file), "--catalog", str(catalog_file)],
+                          capture_output=True, text=True, timeout=120)
+    text = done.stdout + done.stderr
+    assert "Making outbound API request" in text  # the headers were logged
+    assert SECRET.split("_", 2)[2] not in text

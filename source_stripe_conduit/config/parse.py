@@ -39,11 +39,17 @@ def prepare(raw: Mapping[str, Any]) -> dict[str, Any]:
             config.pop(error.field, None)
         config[CONFIG_ERROR_KEY] = {"field": error.field, "message": str(error)}
         return config
-    # Given fields the spec does not type as strings go back parsed; strings stay as written.
+    # Given fields go back parsed, so that every later reader of this config (the CDK's spec
+    # check, its secret filter, check and read alike) sees the values the connector uses: a
+    # key pasted with a newline would otherwise be filtered from logs as pasted, not as sent.
+    # Dates stay as written (the spec types them as strings; the parsed value is a number).
     for field in FIELDS:
-        if field.type != "string" and field.name in config:
-            value = getattr(parsed, field.target)
-            config[field.name] = list(value) if isinstance(value, tuple) else value
+        if field.name not in config or field.kind == "date" or _absent(config[field.name]):
+            continue
+        value = getattr(parsed, field.target)
+        if field.kind == "shard":
+            value = f"{value[0]}/{value[1]}"
+        config[field.name] = list(value) if isinstance(value, tuple) else value
     return config
 
 
