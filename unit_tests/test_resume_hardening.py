@@ -24,6 +24,11 @@ from helpers import (
     stripe_error,
 )
 
+from source_stripe_conduit.iterator.cdc import read_events_page
+from source_stripe_conduit.iterator.position import Position
+from source_stripe_conduit.resources import BY_STREAM, Resource
+from source_stripe_conduit.transport.client import StripeClient
+
 INCREMENTAL = SyncMode.incremental
 TXNS = "/v1/balance_transactions"
 
@@ -91,3 +96,45 @@ def test_a_key_pasted_with_whitespace_never_appears_in_a_debug_read(
     text = done.stdout + done.stderr
     assert "Making outbound API request" in text  # the headers were logged
     assert SECRET.split("_", 2)[2] not in text
+
+
+# -- hydration: objects that are gone, or out of reach --------------------------------------------
+
+CUSTOMERS = BY_STREAM["customers"]
+ACCOUNTS = BY_STREAM["accounts"]
+
+
+def _events_page(client: StripeClient, resource: Resource, hydrate: str = "auto") -> Any:
+    return read_events_page(client, resource, Position.cdc(NOW - 1000), start="created_at",
+                            upper=NOW - 61, batch_size=10, hydrate=hydrate,
+                            version="2024-06-20")
+
+
+def test_a_retrieve_answering_a_deleted_stub_is_a_delete_of_the_events_object(
+        client: StripeClient, fake: FakeStripe) -> None:
+    customer = {"id": "cus_GoneA", "object": "customer", "created": NOW - 900,
+                "email": "a@example.com"}
+    event = fake.add_event("customer.updated", customer, NOW - 500)
+    event["api_version"] = "2023-10-16"  # another version: hydration retrieves it
+    fake.fail(lambda r: r.path == "/v1/customers/cus_GoneA", 200,
+              {"id": "cus_GoneA", "object": "customer", "deleted": True})
+    page = _events_page(client, CUSTOMERS)
+    [record] = page.records
+    assert record["is_deleted"] is True and record["_ab_cdc_deleted_at"] is not None
+    assert record["email"] == "a@example.com"  # the event's copy, not the stub's nulls
+
+
+def test_a_retrieve_refused_for_a_revoked_account_keeps_the_events_object_with_a_warning(
+        client: StripeClient, fake: FakeStripe) -> None:
+    account = {"id": "acct_1GoneA", "object": "account", "created": NOW - 900,
+               "email": "b@example.com"}
+    event = fake.add_event("account.updated", account, NOW - 500)
+    event["api_version"] = "2023-10-16"
+    fake.fail(lambda r: r.path == "/v1/accounts/acct_1GoneA", 403, stripe_error(
+        403, "The provided key 'sk_test_****Leak' does not have access to account "
+             "'acct_1GoneA' (or that account does not exist). Application access may have "
+             "been revoked.", code="account_invalid"))
+    page = _events_page(client, ACCOUNTS)
+    [record] = page.records
+    assert record["email"] == "b@example.com" and record["is_deleted"] is False
+    assert any("acct_1GoneA" in w and "as the event" in w for w in page.warnings), page.warnings

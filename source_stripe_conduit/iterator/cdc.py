@@ -16,6 +16,7 @@ consistent, and an event that becomes visible late must not land behind a cursor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -101,7 +102,7 @@ def read_events_page(client: StripeClient, resource: Resource, position: Positio
     if resource.parent_events:
         outcomes = _children_records(client, resource, events, version, warnings)
     else:
-        fetched = _hydrate(client, resource, events, hydrate, version)
+        fetched = _hydrate(client, resource, events, hydrate, version, warnings)
         outcomes = [_record(resource, event, fetched) for event in events]
     records: list[dict[str, Any]] = []
     skipped = 0
@@ -140,16 +141,19 @@ def _object(resource: Resource, event: dict[str, Any]) -> tuple[Op, dict[str, An
 
 
 def _record(resource: Resource, event: dict[str, Any],
-            fetched: dict[str, dict[str, Any]]) -> list[dict[str, Any]] | None:
+            fetched: Mapping[str, dict[str, Any] | None]) -> list[dict[str, Any]] | None:
     """The event's record; None when the event is skipped."""
     found = _object(resource, event)
     if found is None:
         return None
     op, obj = found
-    if op is not Op.DELETE and obj["id"] in fetched:
-        # A copy: several events of a page can share one fetched object.
-        obj = dict(fetched[obj["id"]])
-    return [observed(obj, int(event["created"]), deleted=op is Op.DELETE)]
+    deleted = op is Op.DELETE
+    if not deleted and obj["id"] in fetched:
+        now = fetched[obj["id"]]
+        # Deleted since: the event's copy, as a delete (the stub has no other field).
+        # Otherwise a copy: several events of a page can share one fetched object.
+        obj, deleted = (obj, True) if now is None else (dict(now), False)
+    return [observed(obj, int(event["created"]), deleted=deleted)]
 
 
 def _children_records(client: StripeClient, resource: Resource, events: list[dict[str, Any]],
@@ -210,11 +214,12 @@ def _embedded(resource: Resource, parent: dict[str, Any],
 
 
 def _hydrate(client: StripeClient, resource: Resource, events: list[dict[str, Any]], mode: str,
-             version: str) -> dict[str, dict[str, Any]]:
+             version: str, warnings: list[str]) -> dict[str, dict[str, Any] | None]:
     """Objects fetched again so that a change record looks like a snapshot record: Stripe
     renders an event's object in the API version the account had when it happened. The fetch
     returns the object as it is now, which later events of the page (or of later pages) carry
-    anyway. Deleted objects keep the event's copy."""
+    anyway. Deleted objects keep the event's copy; None beside an id: the object was deleted
+    since (Stripe answers a retrieve of a deleted customer with a stub ``deleted: true``)."""
     if mode == "never":
         return {}
     wanted: dict[str, dict[str, Any]] = {}
@@ -225,14 +230,24 @@ def _hydrate(client: StripeClient, resource: Resource, events: list[dict[str, An
         if mode == "always" or event.get("api_version") not in (None, version):
             wanted[found[1]["id"]] = found[1]
 
-    def fetch(object_id: str) -> dict[str, Any] | None:
+    def fetch(object_id: str) -> dict[str, Any] | None | bool:
         try:
             # The event's copy fills the path's other fields (a person's account).
-            return dict(client.get(resource.stream, resource.retrieve_path(wanted[object_id])))
+            fetched = dict(client.get(resource.stream, resource.retrieve_path(wanted[object_id])))
         except StripeError as error:
             if error.status == 404:
-                return None
+                return False
+            if error.account_refused:
+                # The object's account is no longer reachable (a connected account whose
+                # access was revoked since its event): the event's copy is all there is, and
+                # a failure here would fail this page on every sync until the event ages out.
+                warnings.append(
+                    f"Stream '{resource.stream}': {object_id} could not be fetched again "
+                    f"(Stripe: {error.stripe_message}); its record is as the event rendered it.")
+                return False
             raise
+        return None if fetched.get("deleted") is True else fetched
 
     fetched = fan_out(fetch, sorted(wanted))
-    return {i: obj for i, obj in fetched.items() if obj is not None}
+    # False: not fetched (gone, or out of reach), so the event's copy stands.
+    return {i: obj for i, obj in fetched.items() if obj is None or isinstance(obj, dict)}
