@@ -209,6 +209,9 @@ class StreamSync(PartitionGenerator):
     def _read_events(self, now: int, horizon: int) -> Iterator[PagePartition]:
         while not self.failure:
             position = self._current()
+            # Judged against Stripe's clock as it is now, not as it was when the read began: a
+            # backlog read for longer than the retention margin can see its cursor age out.
+            now = max(now, int(self.lane.client.known_time()))
             start = cdc_start(position, now)
             if start == "resnapshot":
                 self._apply(phase.resnapshot(self.resource, position, self._settings, now),

@@ -12,9 +12,12 @@ from typing import Any
 import pytest
 from airbyte_cdk.models import ConfiguredAirbyteCatalogSerializer, SyncMode
 from helpers import (
+    DAY,
     NOW,
+    RETENTION,
     SECRET,
     FakeStripe,
+    SeenRequest,
     catalog,
     config,
     record_data,
@@ -22,6 +25,7 @@ from helpers import (
     state_of,
     stream_states,
     stripe_error,
+    warnings,
 )
 
 from source_stripe_conduit.iterator.cdc import read_events_page
@@ -138,3 +142,35 @@ def test_a_retrieve_refused_for_a_revoked_account_keeps_the_events_object_with_a
     [record] = page.records
     assert record["email"] == "b@example.com" and record["is_deleted"] is False
     assert any("acct_1GoneA" in w and "as the event" in w for w in page.warnings), page.warnings
+
+
+# -- a cursor that ages out while change capture runs ---------------------------------------------
+
+
+def test_a_cursor_aging_out_during_a_long_change_capture_ends_in_a_resnapshot(
+        fake: FakeStripe) -> None:
+    edge = NOW - RETENTION + 2 * 3600  # the backlog starts two hours before it ages out
+    customers = [fake.add("/v1/customers", {"id": f"cus_{n}Old", "object": "customer",
+                                            "created": edge - 10 * DAY + n}) for n in range(3)]
+    for n in range(12):
+        fake.add_event("customer.updated", customers[n % 3], edge + n * 60)
+    events_pages = 0
+
+    def clock(request: SeenRequest) -> bool:
+        # Reading the backlog takes three hours of Stripe's time after its first page.
+        nonlocal events_pages
+        if request.path == "/v1/events" and request.get("ending_before"):
+            events_pages += 1
+            if events_pages == 1:
+                fake.now += 3 * 3600
+        return False
+
+    fake.fail(clock, 500)
+    position = {"iterator_type": "cdc", "created_at": edge - 1800, "cursor": None, "index": 0}
+    output = run_read(config(batch_size=4), ["customers"], mode=INCREMENTAL,
+                      state=state_of("customers", position))
+    assert not output.errors
+    assert any("30-day" in w and "new snapshot" in w for w in warnings(output)), \
+        warnings(output)
+    snapshot = [r for r in record_data(output) if r["updated"] > NOW]
+    assert {r["id"] for r in snapshot} == {c["id"] for c in customers}
