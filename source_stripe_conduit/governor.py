@@ -25,6 +25,10 @@ MAX_PAGES_IN_FLIGHT = 48
 BACKLOG_LIMIT = 0.5
 
 
+class Cancelled(Exception):
+    """A read was stopped by its owner (its stream ended, or the sync did) while it waited."""
+
+
 class Governor:
     def __init__(self, account_rate: float, endpoint_rate: float,
                  latency: Callable[[str | None], float | None],
@@ -44,6 +48,9 @@ class Governor:
         # as fast as the stream's (its latency), and may share the stream's endpoint limit.
         self._stream_of: dict[str, str] = {}
         self._endpoint_of: dict[str, str] = {}
+        # Slots whose read was cancelled (and, once closed, every slot): their waits end.
+        self._cancelled: set[str] = set()
+        self._closed = False
         self._cond = threading.Condition()
 
     def join(self, slot: str, stream: str, *, shares_endpoint: bool) -> None:
@@ -67,9 +74,27 @@ class Governor:
             return busy < pages(self._endpoint_rate, MAX_PAGES_PER_STREAM) \
                 and self._in_flight < pages(self._account_rate, MAX_PAGES_IN_FLIGHT)
 
+    def cancel(self, slot: str) -> None:
+        """``slot``'s read is being stopped: a wait for a page of it ends with ``Cancelled``."""
+        with self._cond:
+            self._cancelled.add(slot)
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """The sync is over: every wait ends with ``Cancelled``, and no page starts."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    @property
+    def in_flight(self) -> int:
+        with self._cond:
+            return self._in_flight
+
     def leave(self, slot: str) -> None:
         """``slot``'s read is over (a platform's thousands of accounts come and go)."""
         with self._cond:
+            self._cancelled.discard(slot)
             self._stream_of.pop(slot, None)
             self._endpoint_of.pop(slot, None)
             self._stream_in_flight.pop(slot, None)
@@ -136,7 +161,11 @@ class Governor:
         with self._cond:
             self._waiting[stream] += 1
             try:
-                while self._in_flight > 0:
+                while True:
+                    if self._closed or stream in self._cancelled:
+                        raise Cancelled(f"the read of {stream} was stopped")
+                    if self._in_flight == 0:
+                        break
                     if self._backlog() >= BACKLOG_LIMIT:
                         # Nothing is notified as the queue drains: look again soon.
                         self._cond.wait(timeout=0.02)

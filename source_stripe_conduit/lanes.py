@@ -9,9 +9,25 @@ lane while small ones pass through the others, so it starves nobody, and the acc
 read hold only their position. A lane's pages come here through a queue and go to the CDK as
 the stream's partitions.
 
-A Stripe error of one account (its access revoked: 403 "does not have access to account") ends
-that account's read alone; its position stays as it was, the others go on, and the stream ends
-with an error naming every account that failed.
+Any failure of one account's read (its access revoked, Stripe unavailable for it after the
+retries, a page that cannot be parsed) ends that account's read alone; its position stays where
+its finished pages left it, the others go on, and the stream ends with an error naming every
+account that failed.
+
+Who owns which thread (the rule of the whole sync, kept here where most of it is enforced):
+
+- The CDK's worker pool runs each stream's generator and every page; ``ConcurrentSource`` owns it.
+- A lane's thread is owned by its stream's read (``_LaneThreads``): started there, and when the
+  read ends for any reason (done, failed, or closed by the CDK) every lane still running is
+  cancelled and joined, and the governor slots of pages it started but never handed over are
+  given back. Cancelling ends each of the lane's waits (``StreamSync.cancel``,
+  ``Governor.cancel``); a page already handed to the CDK still ends as pages do.
+- The requests a page fans out (children, objects fetched again) and the account lookup run in
+  the client's pool, owned by the sync (``source.read``), which closes it when the read ends.
+- Rate windows start no thread of their own per account or object id (``transport/budget.py``).
+
+Every wait ends on completion, failure or cancellation: the governor's and a lane's waits are
+woken by cancellation, a request by its timeout.
 """
 
 from __future__ import annotations
@@ -19,7 +35,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from queue import Empty, Queue
 
@@ -35,11 +51,11 @@ from source_stripe_conduit.config import Config
 from source_stripe_conduit.governor import Governor
 from source_stripe_conduit.iterator.position import SNAPSHOT, Position
 from source_stripe_conduit.messages import StreamMessages, Tally
+from source_stripe_conduit.partitions import PagePartition
 from source_stripe_conduit.resources import Resource
 from source_stripe_conduit.stream_state import StreamState
 from source_stripe_conduit.sync import Lane, PositionCursor, StreamSync
 from source_stripe_conduit.transport.client import StripeClient
-from source_stripe_conduit.transport.errors import StripeError
 
 MIN_LANES = 4
 MAX_LANES = 32
@@ -60,6 +76,12 @@ def reading_order(accounts: Sequence[Account],
             return 0, position.created_at, account.key
         return 2, max(position.created_at, position.cursor_created or 0), account.key
     return sorted(accounts, key=rank)
+
+
+@dataclass(frozen=True)
+class _Page:
+    sync: StreamSync
+    partition: PagePartition
 
 
 @dataclass(frozen=True)
@@ -97,41 +119,30 @@ class AccountLanes(PartitionGenerator):
     def generate(self) -> Iterable[Partition]:
         started = time.monotonic()
         pending = deque(reading_order(self._accounts, self._stream_state.saved()))
-        out: Queue[Partition | _Ended] = Queue()
-        running = 0
+        lanes = _LaneThreads(self._governor)
         tally = Tally()
         failed: list[tuple[str, BaseException]] = []
         stream = self._resource.stream
-        while pending or running:
-            # One lane at a time beyond the first few: a new lane needs a moment to have its
-            # first page in flight before the stream is measured again.
-            starting = MIN_LANES - running if running < MIN_LANES else 1
-            while pending and starting > 0 and running < MAX_LANES and (
-                    running < MIN_LANES or self._governor.wants_more(stream)):
-                sync = self._lane(pending.popleft())
-                threading.Thread(target=_drive, args=(sync, out), daemon=True,
-                                 name=f"stripe-{sync.lane.slot}").start()
-                running, starting = running + 1, starting - 1
-            try:
-                item = out.get(timeout=LANE_TICK_SECONDS if pending else None)
-            except Empty:
-                continue
-            if not isinstance(item, _Ended):
-                yield item
-                continue
-            running -= 1
-            self._governor.leave(item.sync.lane.slot)
-            self._stream_state.release(item.sync.lane.key)
-            # At most one state a second still: each holds every account's position, and a
-            # state per account ended would grow with the square of the accounts.
-            self._stream_state.moved()
-            error = item.error or item.sync.failure
-            if error is not None and not isinstance(error, StripeError):
-                raise error
-            if error is not None:
-                failed.append((item.sync.lane.key, error))
-            done = item.sync.tally
-            tally.add(done.records, done.skipped, done.pages)
+        try:
+            while pending or lanes.running:
+                # One lane at a time beyond the first few: a new lane needs a moment to have
+                # its first page in flight before the stream is measured again.
+                running = len(lanes.running)
+                starting = MIN_LANES - running if running < MIN_LANES else 1
+                while pending and starting > 0 and len(lanes.running) < MAX_LANES and (
+                        len(lanes.running) < MIN_LANES or self._governor.wants_more(stream)):
+                    lanes.start(self._lane(pending.popleft()))
+                    starting -= 1
+                item = lanes.next(LANE_TICK_SECONDS if pending else None)
+                if isinstance(item, _Page):
+                    yield item.partition
+                elif isinstance(item, _Ended):
+                    self._ended(item, failed, tally)
+        finally:
+            # Done, failed, or closed by the CDK: no lane outlives the stream's read.
+            for sync in lanes.stop():
+                self._governor.leave(sync.lane.slot)
+                self._stream_state.release(sync.lane.key)
         # Every account's last position, before the stream's end (or its error) is told.
         self._stream_state.moved(force=True)
         self._messages.summary(self._client.counters(self._resource.stream), tally,
@@ -139,13 +150,79 @@ class AccountLanes(PartitionGenerator):
         if failed:
             raise _failure(self._resource.stream, failed, len(self._accounts))
 
+    def _ended(self, item: _Ended, failed: list[tuple[str, BaseException]],
+               tally: Tally) -> None:
+        """One account's read is over: its slot leaves, its position stays as it ended."""
+        sync = item.sync
+        self._governor.leave(sync.lane.slot)
+        self._stream_state.release(sync.lane.key)
+        # At most one state a second still: each holds every account's position, and a state
+        # per account ended would grow with the square of the accounts.
+        self._stream_state.moved()
+        error = item.error or sync.failure
+        if error is not None and not isinstance(error, Exception):
+            raise error  # an interpreter's exit, not an account's failure
+        if error is not None:
+            failed.append((sync.lane.key, error))
+        tally.add(sync.tally.records, sync.tally.skipped, sync.tally.pages)
 
-def _drive(sync: StreamSync, out: Queue[Partition | _Ended]) -> None:
+
+class _LaneThreads:
+    """The lanes of one stream's read and their threads, owned by that read: it starts them,
+    and ``stop`` cancels and joins every one still running and gives back the slots of pages
+    they started that were never handed to the CDK. Each lane's pages and its end come
+    through one queue, read by the stream's generator only."""
+
+    def __init__(self, governor: Governor) -> None:
+        self._governor = governor
+        self._out: Queue[_Page | _Ended] = Queue()
+        self._threads: dict[StreamSync, threading.Thread] = {}
+
+    @property
+    def running(self) -> Collection[StreamSync]:
+        return self._threads.keys()
+
+    def start(self, sync: StreamSync) -> None:
+        thread = threading.Thread(target=_drive, args=(sync, self._out), daemon=True,
+                                  name=f"stripe-lane-{sync.lane.slot}")
+        self._threads[sync] = thread
+        thread.start()
+
+    def next(self, timeout: float | None) -> _Page | _Ended | None:
+        """A lane's next page or end (None: nothing within ``timeout``)."""
+        try:
+            item = self._out.get(timeout=timeout)
+        except Empty:
+            return None
+        if isinstance(item, _Ended):
+            self._threads.pop(item.sync).join()
+        return item
+
+    def stop(self) -> list[StreamSync]:
+        """Every lane still running, cancelled and joined; the lanes it stopped."""
+        stopped = list(self._threads)
+        for sync in stopped:
+            sync.cancel()
+        # A lane's end is the last thing it queues: once every end is in, nothing follows.
+        while self._threads:
+            item = self._out.get()
+            if isinstance(item, _Ended):
+                self._threads.pop(item.sync).join()
+            else:
+                item.sync.abandon(item.partition)
+        while not self._out.empty():
+            item = self._out.get_nowait()
+            if isinstance(item, _Page):
+                item.sync.abandon(item.partition)
+        return stopped
+
+
+def _drive(sync: StreamSync, out: Queue[_Page | _Ended]) -> None:
     """One lane's pages into the stream's queue, then the lane's end (its error, if any)."""
     error: BaseException | None = None
     try:
         for partition in sync.read():
-            out.put(partition)
+            out.put(_Page(sync, partition))
     except BaseException as raised:  # handed to the stream's generator, which decides
         error = raised
     out.put(_Ended(sync, error))
@@ -153,11 +230,20 @@ def _drive(sync: StreamSync, out: Queue[Partition | _Ended]) -> None:
 
 def _failure(stream: str, failed: list[tuple[str, BaseException]],
              total: int) -> AirbyteTracedException:
-    named = "; ".join(f"{key}: {getattr(error, 'stripe_message', None) or error}"
-                      for key, error in failed[:NAMED_FAILURES])
+    named = "; ".join(f"{key}: {_described(error)}" for key, error in failed[:NAMED_FAILURES])
     more = f"; and {len(failed) - NAMED_FAILURES} more" if len(failed) > NAMED_FAILURES else ""
     message = (f"Stream '{stream}': {len(failed)} of {total} accounts could not be read "
                f"(their positions are kept; the other accounts were read): {named}{more}")
-    statuses = {getattr(error, "status", None) for _, error in failed}
-    kind = FailureType.config_error if statuses <= {401, 403} else FailureType.system_error
+    kinds = {getattr(error, "failure_type", None) for _, error in failed}
+    # Every account refused or lacking a permission: the user's to fix. Every one transient:
+    # the next sync goes on from the kept positions.
+    kind = FailureType.config_error if kinds == {FailureType.config_error} \
+        else FailureType.transient_error if kinds == {FailureType.transient_error} \
+        else FailureType.system_error
     return AirbyteTracedException(message=message, internal_message=message, failure_type=kind)
+
+
+def _described(error: BaseException) -> str:
+    """Stripe's words where it answered, else the error's own message."""
+    text = getattr(error, "stripe_message", None) or getattr(error, "message", None)
+    return str(text) if text else f"{type(error).__name__}: {error}"

@@ -31,7 +31,7 @@ from airbyte_cdk.sources.streams.concurrent.partitions.partition_generator impor
 from airbyte_cdk.sources.types import Record
 
 from source_stripe_conduit.config import Config
-from source_stripe_conduit.governor import Governor
+from source_stripe_conduit.governor import Cancelled, Governor
 from source_stripe_conduit.iterator import phase, planning
 from source_stripe_conduit.iterator.cdc import cdc_start
 from source_stripe_conduit.iterator.position import SNAPSHOT, Position, Range
@@ -47,7 +47,6 @@ from source_stripe_conduit.partitions import (
 from source_stripe_conduit.resources import Resource
 from source_stripe_conduit.stream_state import StreamState
 from source_stripe_conduit.transport.client import StripeClient
-from source_stripe_conduit.transport.errors import StripeError
 
 
 class PositionCursor(Cursor):
@@ -91,7 +90,7 @@ class Lane:
     created: Callable[[], int | None] = lambda: None
     """When the account was created, if known: where the oldest range is cut."""
     isolated: bool = False
-    """A Stripe error ends this account's read alone, kept to be reported by the stream."""
+    """A failed page ends this account's read alone, kept to be reported by the stream."""
 
 
 class StreamSync(PartitionGenerator):
@@ -114,6 +113,7 @@ class StreamSync(PartitionGenerator):
         self._in_flight: set[PagePartition] = set()
         self._seconds_per_object: dict[Range, float] = {}
         self.failure: BaseException | None = None  # what ended the read, if it failed
+        self._cancelled = False
         self._estimated = False
         self.tally = Tally()
         self._started = time.monotonic()
@@ -171,15 +171,20 @@ class StreamSync(PartitionGenerator):
             self._governor.snapshot_ended(self.lane.slot)
 
     def _idle_ranges(self) -> list[Range]:
-        """The ranges to ask a page of next, once there are any; [] when the snapshot is over
-        (or failed). Ranges are cut first where the stream should read more at once."""
+        """The ranges to ask a page of next, once there are any; [] when the snapshot is over,
+        or failed and its pages in flight have ended (so the position the lane leaves holds
+        them). Ranges are cut first where the stream should read more at once."""
         while True:
             # Where ranges are cut needs the account's creation date: waited for here, not
             # under the lock, and only once a page has told a density.
             floor = planning.floor_of(self.lane.created()) \
                 if self._seconds_per_object else planning.STRIPE_EPOCH
             with self._cond:
-                if self.failure or not (self._current().ranges or self._in_flight):
+                if self.failure:
+                    while self._in_flight and not self._cancelled:
+                        self._cond.wait()
+                    return []
+                if not (self._current().ranges or self._in_flight):
                     return []
                 self._split(floor)
                 position = self._current()
@@ -224,7 +229,7 @@ class StreamSync(PartitionGenerator):
                 horizon=horizon))
             yield partition
             with self._cond:
-                while partition in self._in_flight and not self.failure:
+                while partition in self._in_flight and not self._cancelled:
                     self._cond.wait()
             if self.failure:
                 return
@@ -268,11 +273,33 @@ class StreamSync(PartitionGenerator):
     def page_failed(self, partition: PagePartition, error: BaseException) -> bool:
         with self._cond:
             self._in_flight.discard(partition)
-            self.failure = error
+            self.failure = self.failure or error
             self._cond.notify_all()
         self._governor.release(self.lane.slot)
-        # One account's Stripe error (its access revoked) ends its read, not the stream's.
-        return self.lane.isolated and isinstance(error, StripeError)
+        # One account's failed page (its access revoked, Stripe unavailable for it after the
+        # retries) ends that account's read, not the stream's.
+        return self.lane.isolated and isinstance(error, Exception)
+
+    # -- stopping (the lane's owner) ----------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Stop this read: its waits end, it starts no page. Pages already handed to the CDK
+        still finish (and release their slots) as they would."""
+        with self._cond:
+            self._cancelled = True
+            self.failure = self.failure or Cancelled(f"the read of {self.lane.slot} was stopped")
+            self._cond.notify_all()
+        self._governor.cancel(self.lane.slot)
+
+    def abandon(self, partition: PagePartition) -> None:
+        """A page this read started that will never be read (its stream stopped before handing
+        it to the CDK): its slot goes back."""
+        with self._cond:
+            if partition not in self._in_flight:
+                return
+            self._in_flight.discard(partition)
+            self._cond.notify_all()
+        self._governor.release(self.lane.slot)
 
     # -- position and state -------------------------------------------------------------------
 
