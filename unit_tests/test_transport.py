@@ -24,6 +24,7 @@ from source_stripe_conduit.transport.errors import (
     StripeBackoffStrategy,
     StripeError,
     StripeErrorHandler,
+    StripeUnavailable,
 )
 
 PATH = "/v1/customers"
@@ -102,6 +103,8 @@ def test_at_most_max_retries_then_a_transient_error(fake: FakeStripe, sleeps: Sl
     assert len(fake.calls(PATH)) == retries + 1
     assert len(sleeps) == retries
     assert not isinstance(raised.value, StripeError)
+    assert isinstance(raised.value, StripeUnavailable)
+    assert raised.value.attempts == retries + 1 and raised.value.status == 500
 
 
 def test_rate_limit_retries_are_bounded_too(fake: FakeStripe, sleeps: Sleeps) -> None:
@@ -111,6 +114,7 @@ def test_rate_limit_retries_are_bounded_too(fake: FakeStripe, sleeps: Sleeps) ->
         _get(_client(max_retries=2))
     assert len(fake.calls(PATH)) == 3
     assert raised.value.failure_type == FailureType.transient_error
+    assert isinstance(raised.value, StripeUnavailable) and raised.value.status == 429
 
 
 def test_retries_are_counted_per_stream(fake: FakeStripe, sleeps: Sleeps) -> None:
@@ -230,7 +234,8 @@ def _response(status: int, headers: dict[str, str] | None = None) -> requests.Re
 
 @pytest.mark.parametrize("status, headers, action", [
     (200, {}, ResponseAction.SUCCESS),
-    (429, {}, ResponseAction.RATE_LIMITED),
+    # RETRY, not RATE_LIMITED: on that the CDK prints a status of a stream named "stripe".
+    (429, {}, ResponseAction.RETRY),
     (500, {}, ResponseAction.RETRY),
     (503, {}, ResponseAction.RETRY),
     (409, {}, ResponseAction.RETRY),

@@ -3,86 +3,173 @@
 The CDK's ``APIBudget`` applies only the first policy that matches a request, but Stripe counts
 every request against two limits at once: the account's (100/s live, 25/s test) and the one of
 the endpoint it hits (25/s by default). ``StripeAPIBudget`` therefore takes a call from both, the
-narrower first, using the CDK's moving-window policies for each.
+narrower first.
 
 Reads of connected accounts (``Stripe-Account``) share these limits by default: Stripe does not
 document whether they count against the platform or the connected account. With
 ``per_account`` each account acting in a request gets limits of its own.
+
+An endpoint is a path with every object id folded (``/v1/coupons/{id}``), so that a thousand
+retrieves of a thousand coupons count against one limit, as Stripe counts them.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
+from collections import deque
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
 
 import requests
-from airbyte_cdk.sources.streams.call_rate import (
-    APIBudget,
-    MovingWindowCallRatePolicy,
-    Rate,
-)
+from airbyte_cdk.sources.streams.call_rate import APIBudget, CallRateLimitHit
+
+from source_stripe_conduit.resources import RESOURCES
 
 # A budget at exactly Stripe's rate would draw 429s from clock and network jitter between us
 # and Stripe; a few percent below it keeps them rare at little cost.
 HEADROOM = 0.99
 
-# An object id is a lowercase prefix, an underscore and a tail holding a digit or a capital
-# (cus_NffrFeUfNV2Hib, cs_test_a1B2); a resource name (payment_methods) is lowercase only.
-_ID_SEGMENT = re.compile(r"/[a-z]+_[A-Za-z0-9_]*[A-Z0-9][A-Za-z0-9_]*(?=/|$)")
+# Stripe's paths alternate a collection and one of its ids (/v1/customers/{id}/payment_methods/
+# {id}), after a version and any product namespaces (/v1/test_helpers/issuing/cards/{id}). Which
+# segment is an id follows from its place, not from its looks: a coupon may be called SUMMER25,
+# a plan gold-monthly. The namespaces are those of the paths read here and the rest of Stripe's.
+_NAMESPACES = frozenset(
+    {parts[0] for parts in (r.path.split("?")[0].strip("/").split("/")[1:] for r in RESOURCES)
+     if len(parts) > 1 and not parts[1].startswith("{")}
+    | {"apps", "billing", "climate", "entitlements", "financial_connections", "forwarding",
+       "tax", "test_helpers", "treasury"}
+)
+# Objects of which an account has one, with collections under them (/v1/account/persons/{id}).
+_SINGLETONS = frozenset({"account", "balance", "cash_balance"})
+# Where an id would stand, a few paths name a request about the whole collection instead.
+_COLLECTION_REQUESTS = frozenset({"search", "upcoming", "preview", "find"})
+_VERSION = re.compile(r"v\d+")
 
 
 def endpoint_of(url: str) -> str:
-    """The endpoint a request counts against: its path with object ids folded."""
-    return _ID_SEGMENT.sub("/{id}", urlparse(url).path)
+    """The endpoint a request counts against: its path, every object id folded to ``{id}``."""
+    segments = [s for s in urlparse(url).path.split("/") if s]
+    folded: list[str] = []
+    id_next = False
+    for n, segment in enumerate(segments):
+        if id_next and segment not in _COLLECTION_REQUESTS:
+            folded.append("{id}")
+            id_next = False
+            continue
+        folded.append(segment)
+        id_next = not (id_next or (n == 0 and _VERSION.fullmatch(segment))
+                       or segment in _NAMESPACES or segment in _SINGLETONS)
+    return "/" + "/".join(folded)
 
 
-def _policy(per_second: float) -> MovingWindowCallRatePolicy:
-    # The window is one second; a fractional rate is spread over a longer window instead.
+class SlidingWindow:
+    """At most ``limit`` calls in any ``interval`` seconds.
+
+    Not the CDK's ``MovingWindowCallRatePolicy``: each of those starts a pyrate_limiter thread
+    that leaks its bucket and never ends, one per window, and with limits per connected account
+    and endpoint the windows come and go with the accounts. This one keeps its calls' times and
+    nothing else, so a window no call has used for an interval can simply be dropped.
+    """
+
+    __slots__ = ("limit", "interval", "_calls")
+
+    def __init__(self, limit: int, interval: float) -> None:
+        self.limit = limit
+        self.interval = interval
+        self._calls: deque[float] = deque()
+
+    def take(self, now: float) -> float:
+        """Take a call at ``now`` if the window has room (0.0); if not, take none and say how
+        many seconds until it has."""
+        calls = self._calls
+        while calls and calls[0] <= now - self.interval:
+            calls.popleft()
+        if len(calls) < self.limit:
+            calls.append(now)
+            return 0.0
+        return calls[0] + self.interval - now
+
+    def idle(self, now: float) -> bool:
+        """No call in the last interval: the window knows nothing a new one would not."""
+        return not self._calls or self._calls[-1] <= now - self.interval
+
+
+def _rate(per_second: float) -> tuple[int, float]:
+    """Calls per window and the window's seconds: one second, unless a fractional rate is
+    spread over a longer one."""
     calls = max(int(per_second * HEADROOM), 1)
-    window = timedelta(seconds=calls / (per_second * HEADROOM))
-    return MovingWindowCallRatePolicy(rates=[Rate(limit=calls, interval=window)],
-                                      matchers=[])
+    return calls, calls / (per_second * HEADROOM)
+
+
+Key = tuple[str, str]
+"""(account, endpoint) of a window: "" for every account sharing it, "" for the whole account."""
 
 
 class StripeAPIBudget(APIBudget):
     def __init__(self, requests_per_second: float, endpoint_requests_per_second: float,
-                 per_account: bool = False) -> None:
-        self._account_rate = requests_per_second
-        self._account_policy = _policy(requests_per_second)
-        self._endpoint_rate = endpoint_requests_per_second
+                 per_account: bool = False, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self._account_rate = _rate(requests_per_second)
+        self._endpoint_rate = _rate(endpoint_requests_per_second)
         self._endpoint_matters = endpoint_requests_per_second < requests_per_second
         self._per_account = per_account
-        self._windows: dict[tuple[str, str], MovingWindowCallRatePolicy] = {}
+        self._windows: dict[Key, SlidingWindow] = {}
         self._lock = threading.Lock()
-        super().__init__(policies=[self._account_policy])
+        self._clock = clock
+        self._sleep = sleep
+        # How often idle windows are dropped: a window is idle after its interval at the latest.
+        self._sweep_every = max(self._account_rate[1], self._endpoint_rate[1])
+        self._swept = clock()
+        super().__init__(policies=[])
 
-    def _policy_of(self, account: str, endpoint: str | None) -> MovingWindowCallRatePolicy:
-        """The window of ``endpoint`` (None: of the whole account) of ``account``."""
-        if endpoint is None and not account:
-            return self._account_policy
-        key = (account, endpoint or "")
+    def window_keys(self) -> set[Key]:
+        """The windows held now."""
         with self._lock:
-            policy = self._windows.get(key)
-            if policy is None:
-                rate = self._endpoint_rate if endpoint else self._account_rate
-                policy = self._windows[key] = _policy(rate)
-            return policy
+            return set(self._windows)
 
-    def acquire_call(self, request: Any, block: bool = True,
-                     timeout: float | None = None) -> None:
+    def keys_of(self, request: Any) -> list[Key]:
+        """The windows a request takes a call from, the narrower first."""
         if not isinstance(request, requests.PreparedRequest) or not request.url:
-            self._do_acquire(request=request, policy=self._account_policy, block=block,
-                             timeout=timeout)
-            return
+            return [("", "")]
         account = str(request.headers.get("Stripe-Account") or "") if self._per_account else ""
         # Two windows at one rate let through less than either: the endpoint limit counts
         # only when it is narrower than the account's (test mode: both are 25/s).
         if self._endpoint_matters:
-            endpoint = f"{request.method} {endpoint_of(request.url)}"
-            self._do_acquire(request=request, policy=self._policy_of(account, endpoint),
-                             block=block, timeout=timeout)
-        self._do_acquire(request=request, policy=self._policy_of(account, None), block=block,
-                         timeout=timeout)
+            return [(account, f"{request.method} {endpoint_of(request.url)}"), (account, "")]
+        return [(account, "")]
+
+    def acquire_call(self, request: Any, block: bool = True,
+                     timeout: float | None = None) -> None:
+        deadline = None if timeout is None else self._clock() + timeout
+        for key in self.keys_of(request):
+            self._take(request, key, block, deadline)
+
+    def _take(self, request: Any, key: Key, block: bool, deadline: float | None) -> None:
+        while True:
+            with self._lock:
+                now = self._clock()
+                window = self._window(key, now)
+                wait = window.take(now)
+            if wait <= 0:
+                return
+            if not block or (deadline is not None and now + wait > deadline):
+                raise CallRateLimitHit(
+                    error=f"{window.limit} calls in {window.interval:.2f} s taken ({key})",
+                    item=request, weight=1, rate=f"{window.limit} per {window.interval:.2f} s",
+                    time_to_wait=timedelta(seconds=wait))
+            self._sleep(wait)
+
+    def _window(self, key: Key, now: float) -> SlidingWindow:
+        if now - self._swept >= self._sweep_every:
+            for idle in [k for k, w in self._windows.items() if w.idle(now)]:
+                del self._windows[idle]
+            self._swept = now
+        window = self._windows.get(key)
+        if window is None:
+            limit, interval = self._endpoint_rate if key[1] else self._account_rate
+            window = self._windows[key] = SlidingWindow(limit, interval)
+        return window

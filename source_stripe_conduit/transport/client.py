@@ -1,7 +1,9 @@
 """Stripe's HTTP API as the iterators need it: one list page at a time.
 
 Built on the CDK's ``HttpClient`` (retries, backoff, the rate budget, secret filtering); this
-module adds Stripe's headers, its error bodies, and counters for the end-of-stream summary.
+module adds Stripe's headers, its error bodies, counters for the end-of-stream summary, and
+says which stream, account and answer a retry or a failure is about: the CDK knows none of
+them, and words every retry as a rate limit.
 """
 
 from __future__ import annotations
@@ -20,15 +22,23 @@ from typing import Any
 import orjson
 import requests
 from airbyte_cdk.sources.streams.call_rate import LimiterSession
+from airbyte_cdk.sources.streams.http import rate_limiting
+from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy
 from airbyte_cdk.sources.streams.http.http_client import HttpClient
+from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets, filter_secrets
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from requests.adapters import HTTPAdapter
 
 from source_stripe_conduit.config import Config
 from source_stripe_conduit.governor import MAX_PAGES_IN_FLIGHT
 from source_stripe_conduit.transport.budget import StripeAPIBudget
 from source_stripe_conduit.transport.errors import (
+    CDK_ADDED_SECONDS,
     StripeBackoffStrategy,
     StripeErrorHandler,
+    StripeUnavailable,
+    account_label,
+    describe_attempt,
     raise_for_stripe_error,
 )
 
@@ -42,6 +52,78 @@ FAN_OUT_REQUESTS = 16
 MAX_REQUESTS_IN_FLIGHT = MAX_PAGES_IN_FLIGHT + FAN_OUT_REQUESTS
 # Requests that serve the whole sync are counted under this name.
 ACCOUNT_STREAM = "account"
+
+
+@dataclass
+class _Attempt:
+    """The request the calling thread is sending, and how its last failed attempt went."""
+
+    stream: str
+    account: str | None
+    path: str
+    failed: requests.Response | BaseException | None = None
+    attempts: int = 0
+
+
+# The thread sending a Stripe request, for the filter below (the CDK's loggers are the
+# process's, and other HttpClients may share them).
+_sending = threading.local()
+
+
+class _CdkRetryLines(logging.Filter):
+    """Drops the CDK's lines about a Stripe request's retries, which the client writes itself:
+    the CDK calls every retry "Rate limit exceeded", a 5xx and a timeout included, and on giving
+    up logs the traceback of an exception that says no more than the error then raised."""
+
+    _REPLACED = frozenset({
+        ("rate_limiting", "sleep_on_ratelimit"),  # "…: Rate limit exceeded. Retrying in…"
+        ("rate_limiting", "log_give_up"),  # "Max retry limit reached after…"
+        ("http_client", "_send_with_retry"),  # "Retries exhausted with backoff exception."
+    })
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (getattr(_sending, "active", False)
+                    and (record.module, record.funcName) in self._REPLACED)
+
+
+_CDK_RETRY_LINES = _CdkRetryLines()
+
+
+def _quiet_cdk_retry_lines(*loggers: logging.Logger) -> None:
+    for logger in loggers:
+        if _CDK_RETRY_LINES not in logger.filters:
+            logger.addFilter(_CDK_RETRY_LINES)
+
+
+class _ReportingBackoff(BackoffStrategy):
+    """Stripe's backoff, which also logs each retry with its stream, account and answer, and
+    keeps the last failed attempt for the error raised when none is left. The CDK calls it on
+    the sending thread after every failed attempt, the last one included."""
+
+    def __init__(self, current: threading.local, max_retries: int,
+                 logger: logging.Logger) -> None:
+        self._strategy = StripeBackoffStrategy()
+        self._current = current
+        self._max_retries = max_retries
+        self._logger = logger
+
+    def backoff_time(
+        self,
+        response_or_exception: requests.Response | requests.RequestException | None,
+        attempt_count: int,
+    ) -> float | None:
+        wait = self._strategy.backoff_time(response_or_exception, attempt_count)
+        attempt: _Attempt | None = getattr(self._current, "attempt", None)
+        if attempt is None:
+            return wait
+        attempt.failed = response_or_exception
+        attempt.attempts = attempt_count
+        if attempt_count <= self._max_retries and wait is not None:
+            self._logger.info(filter_secrets(
+                f"Stream '{attempt.stream}' ({account_label(attempt.account)}): GET "
+                f"{attempt.path} {describe_attempt(response_or_exception)}, retry "
+                f"{attempt_count} of {self._max_retries} in {wait + CDK_ADDED_SECONDS:.1f} s"))
+        return wait
 
 
 @dataclass
@@ -97,11 +179,17 @@ class StripeClient:
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         self._slots = threading.BoundedSemaphore(MAX_REQUESTS_IN_FLIGHT)
+        # The key travels in the Authorization header, which the CDK logs at debug level.
+        if config.secret_key and filter_secrets(config.secret_key) == config.secret_key:
+            add_to_secrets(config.secret_key)
+        _quiet_cdk_retry_lines(logger, rate_limiting.logger)
+        # The HttpClient's name shows nowhere: no error or status it raises or prints with it
+        # reaches Airbyte (there is no stream "stripe").
         self._http = HttpClient(
             name="stripe",
             logger=logger,
             error_handler=StripeErrorHandler(config.max_retries),
-            backoff_strategy=StripeBackoffStrategy(),
+            backoff_strategy=_ReportingBackoff(self._current, config.max_retries, logger),
             api_budget=self.budget,
             session=session,
             request_timeout=config.request_timeout_seconds,
@@ -204,7 +292,9 @@ class StripeClient:
         return Page(data=body.get("data") or [], has_more=bool(body.get("has_more")))
 
     def get(self, stream: str, path: str, params: Params = ()) -> Mapping[str, Any]:
+        account = self._headers.get("Stripe-Account")
         self._current.stream = stream
+        attempt = self._current.attempt = _Attempt(stream, account, path)
         query: dict[str, Any] = {}
         for key, value in params:
             if key.endswith("[]"):
@@ -212,11 +302,24 @@ class StripeClient:
             else:
                 query[key] = str(value)
         with self._slots:
-            _, response = self._http.send_request(
-                "GET", self._config.api_base + path, request_kwargs={},
-                headers=self._headers, params=query,
-            )
-        raise_for_stripe_error(stream, path, response)
+            _sending.active = True
+            try:
+                _, response = self._http.send_request(
+                    "GET", self._config.api_base + path, request_kwargs={},
+                    headers=self._headers, params=query,
+                )
+            except AirbyteTracedException as error:
+                if attempt.attempts == 0:
+                    raise
+                # The CDK's error names its HttpClient as the stream and says only that
+                # attempts ran out.
+                raise StripeUnavailable(stream=stream, account=account, path=path,
+                                        attempts=attempt.attempts,
+                                        last=attempt.failed) from error
+            finally:
+                _sending.active = False
+                self._current.attempt = None
+        raise_for_stripe_error(stream, path, response, account)
         body = orjson.loads(response.content)
         with self._lock:
             self._counters[stream].requests += 1
