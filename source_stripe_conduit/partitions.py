@@ -125,6 +125,8 @@ class RangePartition(PagePartition):
     observed_at: int = 0
     provisional: bool = False
     """The first page of a new snapshot, whose start this page's answer fixes."""
+    skip: int = 0
+    """Records of this page already emitted (a Conduit position's ``index``)."""
 
     def read_page(self) -> tuple[list[dict[str, Any]], RangeRead]:
         started = time.monotonic()
@@ -148,8 +150,9 @@ class RangePartition(PagePartition):
             start = read_horizon(int(asked), reading.lag_seconds)
             for record in page.records:
                 observed(record, start)
-        return page.records, RangeRead(self.piece, page.remaining, page.seconds_per_object,
-                                       len(page.records), start, page.warnings)
+        records = page.records[self.skip:]
+        return records, RangeRead(self.piece, page.remaining, page.seconds_per_object,
+                                  len(records), start, page.warnings)
 
     def to_slice(self) -> Mapping[str, Any] | None:
         return {"range": self.piece.to_state()}

@@ -203,6 +203,8 @@ def _stream(resource: Resource, sync_mode: SyncMode, config: Config, client: Str
     if config.many_accounts:
         if resource.platform_only:
             accounts = [a for a in accounts if a.id is None]
+            if not accounts:
+                messages.warn(_without_platform(resource, config))
         sync = AccountLanes(resource, sync_mode, config=config, client=client,
                             governor=governor, accounts=accounts, stream_state=stream_state,
                             messages=messages)
@@ -220,6 +222,13 @@ def _stream(resource: Resource, sync_mode: SyncMode, config: Config, client: Str
         logger=logger,
         cursor=sync.cursor,
     )
+
+
+def _without_platform(resource: Resource, config: Config) -> str:
+    why = "include_platform is false" if not config.include_platform \
+        else "the platform is read by shard 0 of account_shard"
+    return (f"Stream '{resource.stream}': Connect's own objects are read from the platform "
+            f"only, and {why}: the stream is empty in this connection.")
 
 
 def _check_accounts(config: Config, client: StripeClient, message: str) -> tuple[bool, str]:

@@ -114,6 +114,7 @@ class StreamSync(PartitionGenerator):
         self._seconds_per_object: dict[Range, float] = {}
         self.failure: BaseException | None = None  # what ended the read, if it failed
         self._cancelled = False
+        self._provisional = False
         self._estimated = False
         self.tally = Tally()
         self._started = time.monotonic()
@@ -139,7 +140,12 @@ class StreamSync(PartitionGenerator):
             start = phase.initial(self.resource, saved, self._settings, self._server_time())
             provisional = False
         self._apply(start, emit=False)
-        self._stream_state.follow(self.lane.key, lambda: self._position)
+        # A new snapshot's start is fixed by its first page's answer, in Stripe's time: until
+        # then the position is not the state's, so a failed first page saves no start taken
+        # from this machine's clock.
+        self._provisional = provisional
+        self._stream_state.follow(self.lane.key,
+                                  lambda: None if self._provisional else self._position)
         yield from self._run(provisional)
 
     def _run(self, provisional: bool) -> Iterator[PagePartition]:
@@ -163,9 +169,13 @@ class StreamSync(PartitionGenerator):
             while idle := self._idle_ranges():
                 for piece in idle:
                     self._governor.acquire(self.lane.slot)
+                    position = self._current()
+                    # A Conduit position can point inside a page: that many records are out.
+                    skip = position.index if piece.cursor and piece.cursor == position.cursor \
+                        else 0
                     yield self._started_page(RangePartition(
                         self._reading, self.page_failed, self.page_done, piece=piece,
-                        observed_at=self._current().created_at, provisional=provisional))
+                        observed_at=position.created_at, provisional=provisional, skip=skip))
                 provisional = False
         finally:
             self._governor.snapshot_ended(self.lane.slot)
@@ -259,6 +269,8 @@ class StreamSync(PartitionGenerator):
         with self._cond:
             self._in_flight.discard(partition)
             self._position = outcome.apply(self._current())
+            if isinstance(outcome, RangeRead) and outcome.snapshot_start is not None:
+                self._provisional = False
             if isinstance(outcome, RangeRead):
                 density = self._seconds_per_object.pop(outcome.piece, None)
                 density = outcome.seconds_per_object or density

@@ -148,3 +148,11 @@ def test_split_keeps_the_cursor_in_the_piece_above_the_highest_cut() -> None:
     with_cursor = [r for r in cut.position.ranges if r.cursor]
     assert len(with_cursor) == 1 and with_cursor[0].cursor == "cus_5"
     assert with_cursor[0].gte == max(r.gte or 0 for r in cut.position.ranges)
+
+
+def test_with_snapshot_off_a_position_past_event_retention_follows_changes_from_now() -> None:
+    aged = Position(CDC, NOW - 40 * DAY, "evt_1", cursor_created=NOW - 40 * DAY)
+    step = phase.resnapshot(CUSTOMERS, aged, settings(snapshot=False, lag=30), NOW)
+    assert step.position == Position.cdc(NOW - 31)
+    assert step.warning is not None and "snapshot is off" in step.warning \
+        and "full refresh" in step.warning

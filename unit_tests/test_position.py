@@ -299,3 +299,9 @@ def test_random_splits_and_pages_read_every_object_exactly_once(seed: int) -> No
     expected = [i for i, created in objects if start is None or created >= start]
     assert sorted(emitted) == sorted(expected)
     assert len(emitted) == len(set(emitted))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_a_state_time_that_is_not_finite_is_refused_naming_the_key(value: float) -> None:
+    with pytest.raises(StateError, match="created_at must be a finite number"):
+        Position.from_state({"iterator_type": "cdc", "created_at": value})

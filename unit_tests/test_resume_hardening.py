@@ -174,3 +174,45 @@ def test_a_cursor_aging_out_during_a_long_change_capture_ends_in_a_resnapshot(
         warnings(output)
     snapshot = [r for r in record_data(output) if r["updated"] > NOW]
     assert {r["id"] for r in snapshot} == {c["id"] for c in customers}
+
+
+# -- smaller ones ------------------------------------------------------------------------------------
+
+
+def test_a_failed_first_page_of_a_new_snapshot_saves_no_start_from_the_local_clock(
+        fake: FakeStripe) -> None:
+    # The fake's Stripe runs in 2024, this machine's clock years later: a start time taken
+    # from the local clock would skip every change in between.
+    fake.add("/v1/customers", {"id": "cus_1Clock", "object": "customer", "created": NOW - 50})
+    fake.fail(lambda r: r.path == "/v1/customers", 500,
+              stripe_error(500, "down", type_="api_error"), times=1)
+    broken = run_read(config(max_retries=0), ["customers"], mode=INCREMENTAL, failure=True)
+    states = stream_states(broken, "customers")
+    assert all(s.get("created_at", NOW) <= NOW for s in states), states
+    resumed = run_read(config(), ["customers"], mode=INCREMENTAL,
+                       state=state_of("customers", states[-1]) if states else None)
+    assert [r["id"] for r in record_data(resumed)] == ["cus_1Clock"]
+    assert stream_states(resumed, "customers")[-1]["created_at"] <= NOW
+
+
+def test_a_conduit_snapshot_position_skips_the_records_its_index_says_are_out(
+        fake: FakeStripe) -> None:
+    for n in range(10):
+        fake.add("/v1/customers", {"id": f"cus_{n:02d}Idx", "object": "customer",
+                                   "created": NOW - 1000 + n})
+    # Conduit emitted cus_09 and cus_08 (a page), then two of the next page before it stopped.
+    conduit = {"iterator_type": "snapshot", "created_at": NOW - 100, "cursor": "cus_08Idx",
+               "index": 2}
+    output = run_read(config(batch_size=4), ["customers"], state=state_of("customers", conduit))
+    assert [r["id"] for r in record_data(output)] == [
+        "cus_05Idx", "cus_04Idx", "cus_03Idx", "cus_02Idx", "cus_01Idx", "cus_00Idx"]
+
+
+def test_connects_own_streams_without_the_platform_say_why_they_are_empty(
+        fake: FakeStripe) -> None:
+    fake.connect("acct_1Solo")
+    output = run_read(config(account_ids=["acct_1Solo"], include_platform=False),
+                      ["accounts"])
+    assert record_data(output) == []
+    assert any("Stream 'accounts'" in w and "include_platform" in w
+               for w in warnings(output)), warnings(output)

@@ -84,7 +84,14 @@ def initial(resource: Resource, saved: Position | None, settings: Settings, now:
 
 
 def resnapshot(resource: Resource, position: Position, settings: Settings, now: int) -> Next:
-    """Events since the position are gone from Stripe: a snapshot again, said aloud."""
+    """Events since the position are gone from Stripe: a snapshot again, said aloud (with
+    snapshots switched off, changes from now on)."""
+    if not settings.snapshot:
+        return Next(Position.cdc(read_horizon(now, settings.lag_seconds)),
+                    f"Stream '{resource.stream}': the saved position (events from "
+                    f"{position.created_at}) is older than Stripe's 30-day event retention, "
+                    f"and snapshot is off: following changes from now on. Changes in between "
+                    f"cannot be read: run a full refresh of this stream to bring them.")
     return Next(fresh_snapshot(resource, settings, now),
                 f"Stream '{resource.stream}': the saved position (events from "
                 f"{position.created_at}) is older than Stripe's 30-day event retention; changes "

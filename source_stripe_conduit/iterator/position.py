@@ -22,6 +22,7 @@ Every function here is pure: a transition takes a position and returns a new one
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -199,6 +200,8 @@ def _int(state: Mapping[str, Any], key: str, required: bool = False) -> int | No
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise StateError(f"state {key} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise StateError(f"state {key} must be a finite number, got {value!r}")
     return int(value)
 
 
