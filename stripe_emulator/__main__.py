@@ -55,6 +55,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         default="platform",
                         help="whose budget a request with Stripe-Account spends")
     parser.add_argument("--no-rate-limit", action="store_true")
+    parser.add_argument("--concurrency-limit", type=int, default=None,
+                        help="requests in flight at once per account and mode")
+    parser.add_argument("--endpoint-concurrency-limit", type=int, default=None,
+                        help="requests in flight at once per account, mode and endpoint")
+    parser.add_argument("--merchant-rps", type=float, default=0.0,
+                        help="the merchant's own requests per second on the same limits")
+    parser.add_argument("--merchant-endpoints", default=None,
+                        help="what the merchant calls, comma separated, e.g. "
+                             "'GET /v1/customers/{id},GET /v1/charges/{id}'")
+    parser.add_argument("--merchant-mode", choices=("live", "test"), default="live",
+                        help="whose budget the merchant spends: live (default) or test")
+    parser.add_argument("--merchant-account", default=None,
+                        help="the account whose budget the merchant spends (default: the "
+                             "platform)")
+    parser.add_argument("--merchant-arrivals", choices=("poisson", "even"), default="poisson")
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument("--drop-rate", type=float, default=0.0)
     parser.add_argument("--many-children-share", type=float, default=0.05,
@@ -84,7 +99,16 @@ async def serve(args: argparse.Namespace) -> None:
         "event_max_delay": args.event_delay,
         "rate_limit_scope": args.rate_limit_scope,
         "many_children_share": args.many_children_share,
+        "concurrency_limit": args.concurrency_limit,
+        "endpoint_concurrency_limit": args.endpoint_concurrency_limit,
+        "merchant_requests_per_second": args.merchant_rps,
+        "merchant_livemode": args.merchant_mode == "live",
+        "merchant_account": args.merchant_account,
+        "merchant_arrivals": args.merchant_arrivals,
     }
+    if args.merchant_endpoints is not None:
+        config["merchant_endpoints"] = [part for part in args.merchant_endpoints.split(",")
+                                        if part.strip()]
     if args.per_endpoint_limit is not None:
         config["per_endpoint_limit_enabled"] = True
         config["per_endpoint_limit"] = args.per_endpoint_limit

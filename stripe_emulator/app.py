@@ -33,7 +33,7 @@ from .config import (
     mask_key,
     treasury_not_onboarded,
 )
-from .limits import RateLimiter, Stats, latency_seconds
+from .limits import REASON_HEADER, RateLimiter, Slot, Stats, latency_seconds
 from .lists import (
     check_params,
     created_bounds,
@@ -45,6 +45,7 @@ from .lists import (
     render_list,
     tighten,
 )
+from .merchant import MerchantTraffic
 from .mutate import Config, MutationError, Mutator
 from .query import ParamError, Params, parse_int
 from .store import PLATFORM_ACCOUNT, RETENTION_SECONDS, Dataset, Obj, Store, walk_merged
@@ -125,6 +126,18 @@ class State:
         self.rng = random.Random()
         self.router = build_router()
         self.mutation_rng = random.Random()
+        self.merchant = MerchantTraffic(self.settings, self.limiter, self.stats,
+                                        self.endpoint_of)
+
+    def endpoint_of(self, method: str, path: str) -> str:
+        """The rate-limit endpoint of a request: its route's, else method and path as given."""
+        route, _ = self.router.match(method, path)
+        return route.endpoint if route is not None else f"{method} {path}"
+
+    def configure(self, changes: dict[str, Any]) -> None:
+        self.settings.update(changes)
+        # A new merchant rate applies now, not after the gap planned under the old one.
+        self.merchant.wake()
 
     def mutator(self, dataset: Dataset, rng: random.Random | None = None,
                 request_id: str | None = None) -> Mutator:
@@ -207,9 +220,10 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
     status: int | None = None
     objects = 0
     headers: dict[str, str] = {}
+    held: list[Slot] = []
     try:
         try:
-            result = await dispatch(state, request, route, path_params, request_id)
+            result = await dispatch(state, request, route, path_params, request_id, held)
             body, status, objects = result.body, result.status, result.objects
         except ApiError as error:
             body, status, headers = error.body(), error.status, error.headers
@@ -232,6 +246,10 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
         return web.Response(body=body, status=status, headers=headers,
                             content_type="application/json")
     finally:
+        # After the latency: a slow answer holds its place among the requests in flight, which
+        # is what a concurrency limit counts. Also on a drop or a client that gave up.
+        for slot in held:
+            state.limiter.release(*slot)
         stats.leave(status, objects)
 
 
@@ -245,7 +263,9 @@ async def drop(request: web.Request) -> web.StreamResponse:
 
 
 async def dispatch(state: State, request: web.Request, route: Route | None,
-                   path_params: dict[str, str], request_id: str) -> Result:
+                   path_params: dict[str, str], request_id: str, held: list[Slot]) -> Result:
+    """The request's answer, through Stripe's gauntlet; an admitted request's limiter slot
+    goes to ``held``, for the caller to release once the answer is out."""
     settings = state.settings
     api_key = authenticate(state, request)
     version = request.headers.get("Stripe-Version")
@@ -271,9 +291,15 @@ async def dispatch(state: State, request: web.Request, route: Route | None,
     # Stripe does not document whose budget a request with Stripe-Account spends; sharing the
     # platform's is the default, the assumption a connector must survive.
     owner = platform if settings.rate_limit_scope == "platform" else dataset.account
-    if not state.limiter.allow(settings, owner, api_key.livemode, endpoint):
-        state.stats.limited(dataset.account)
-        raise ApiError(429, RATE_LIMIT_MESSAGE, "rate_limit", headers=retry)
+    refused_by = state.limiter.admit(settings, owner, api_key.livemode, endpoint)
+    if refused_by is not None:
+        state.stats.limited(dataset.account, refused_by)
+        # Stripe: "If a request returns a 429 status code without these headers, it wasn't
+        # the result of a rate limiter (for example, it may be a lock timeout)". So every
+        # limiter's 429 names its limiter, and the lock_timeout below names none.
+        raise ApiError(429, RATE_LIMIT_MESSAGE, "rate_limit",
+                       headers={**retry, REASON_HEADER: refused_by})
+    held.append((owner, api_key.livemode, endpoint))
     rng = state.rng
     if settings.lock_timeout_rate and rng.random() < settings.lock_timeout_rate:
         state.stats.lock_timeouts += 1

@@ -64,6 +64,19 @@ PROFILES: Mapping[str, Profile] = MappingProxyType({
 DEFAULT_PROFILE = "ordinary"
 
 RATE_LIMIT_SCOPES = ("platform", "account")
+MERCHANT_ARRIVALS = ("poisson", "even")
+"""How the merchant's requests are spaced: a Poisson process (independent customers, bursts
+and lulls) or evenly (one every 1/rate seconds)."""
+DEFAULT_MERCHANT_ENDPOINTS = (
+    # A merchant's integration mostly looks single objects up (checkout, webhooks handlers,
+    # support tools); the same retrieves a connector hydrates with, so their buckets meet.
+    "GET /v1/customers/{id}",
+    "GET /v1/charges/{id}",
+    "GET /v1/payment_intents/{id}",
+    "GET /v1/invoices/{id}",
+    "GET /v1/products/{id}",
+)
+ENDPOINT_PATTERN = re.compile(r"^(GET|POST|DELETE) (/v1/\S*)$")
 """Stripe does not document whether reads with ``Stripe-Account`` count against the platform
 or the connected account: ``platform`` (one shared budget) is the safe assumption."""
 
@@ -141,6 +154,22 @@ class Settings:
     rate_limit_scope: str = "platform"
     """Whose budget a request with ``Stripe-Account`` spends: ``"platform"`` (one bucket for
     the platform and every account it acts on) or ``"account"`` (one per connected account)."""
+    concurrency_limit: int | None = None
+    """Requests in flight at once per budget owner and mode (None: no limit)."""
+    endpoint_concurrency_limit: int | None = None
+    """Requests in flight at once per budget owner, mode and endpoint (None: no limit)."""
+    merchant_requests_per_second: float = 0.0
+    """The merchant's own traffic on the same limits as the client's (0: none)."""
+    merchant_endpoints: list[str] = field(
+        default_factory=lambda: list(DEFAULT_MERCHANT_ENDPOINTS))
+    """What the merchant calls, in turn at random: ``"GET /v1/customers/{id}"`` (any id or
+    placeholder: the endpoint is the emulator's route it matches, else the text as given)."""
+    merchant_livemode: bool = True
+    """Whether the merchant's traffic spends the live budget (a real shop's) or the test one."""
+    merchant_account: str | None = None
+    """Whose budget the merchant spends: the platform (None) or this account's own."""
+    merchant_arrivals: str = "poisson"
+    """``"poisson"`` or ``"even"`` spacing of the merchant's requests."""
 
     def update(self, changes: dict[str, Any]) -> None:
         known = {f.name: f for f in dataclasses.fields(self)}
@@ -166,6 +195,21 @@ class Settings:
                 if value not in RATE_LIMIT_SCOPES:
                     raise ConfigError(f"rate_limit_scope is one of {', '.join(RATE_LIMIT_SCOPES)}, "
                                       f"not {value!r}")
+            elif name in ("concurrency_limit", "endpoint_concurrency_limit"):
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                          or value < 1):
+                    raise ConfigError(f"{name} is a number of requests >= 1, or null (no limit)")
+            elif name == "merchant_endpoints":
+                value = parse_endpoints(value)
+            elif name == "merchant_account":
+                if value is not None and not (isinstance(value, str)
+                                              and value.startswith("acct_")):
+                    raise ConfigError("merchant_account is an account id (acct_...), or null "
+                                      "for the platform")
+            elif name == "merchant_arrivals":
+                if value not in MERCHANT_ARRIVALS:
+                    raise ConfigError(f"merchant_arrivals is one of "
+                                      f"{', '.join(MERCHANT_ARRIVALS)}, not {value!r}")
             elif name == "profiles":
                 if not isinstance(value, dict) or not all(
                         isinstance(k, str) and v in PROFILES for k, v in value.items()):
@@ -194,6 +238,23 @@ class Settings:
 
     def profile_of(self, account: str) -> Profile:
         return PROFILES[self.profiles.get(account, self.profile)]
+
+
+def parse_endpoints(value: Any) -> list[str]:
+    """Endpoints as ``"GET /v1/customers/{id}"``; a bare path is a GET."""
+    if not isinstance(value, list) or not value:
+        raise ConfigError('merchant_endpoints is a non-empty list like '
+                          '["GET /v1/customers/{id}"]')
+    endpoints = []
+    for item in value:
+        text = item.strip() if isinstance(item, str) else ""
+        if text.startswith("/"):
+            text = f"GET {text}"
+        if not ENDPOINT_PATTERN.match(text):
+            raise ConfigError('A merchant endpoint is a method and a /v1 path, like '
+                              f'"GET /v1/customers/{{id}}", not {item!r}')
+        endpoints.append(text)
+    return endpoints
 
 
 def parse_latency(value: Any) -> str | float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -295,7 +296,7 @@ async def config_get(request: web.Request, state: State) -> web.Response:
 
 
 async def config_set(request: web.Request, state: State) -> web.Response:
-    state.settings.update(await _body(request))
+    state.configure(await _body(request))
     return _json(state.settings.as_dict())
 
 
@@ -400,6 +401,9 @@ async def stats_get(request: web.Request, state: State) -> web.Response:
         "per_endpoint_per_second": settings.per_endpoint_limit
         if settings.per_endpoint_limit_enabled else None,
         "buckets": len(state.limiter.global_buckets),
+        "concurrency": settings.concurrency_limit,
+        "endpoint_concurrency": settings.endpoint_concurrency_limit,
+        "merchant_per_second": settings.merchant_requests_per_second,
     }
     return _json({**state.stats.as_dict(), "rate_limit": ceiling})
 
@@ -417,9 +421,19 @@ async def not_found(request: web.Request) -> web.Response:
     return _json({"error": f"No control route {request.method} {request.path}"}, 404)
 
 
+async def merchant_traffic(app: web.Application) -> AsyncIterator[None]:
+    """The merchant's traffic lives as long as the server: started with it (idle at rate 0),
+    ended by its cleanup, which both ``Emulator.stop`` and the command line's exit run."""
+    merchant = app[STATE_KEY].merchant
+    merchant.start()
+    yield
+    await merchant.stop()
+
+
 def make_app(state: State) -> web.Application:
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app[STATE_KEY] = state
+    app.cleanup_ctx.append(merchant_traffic)
     routes = [
         ("POST", "/_emulator/reset", reset),
         ("POST", "/_emulator/seed", seed),

@@ -6,6 +6,8 @@ from typing import Any
 
 import requests
 
+from stripe_emulator.config import DEFAULT_MERCHANT_ENDPOINTS
+
 TEST_KEY = "sk_test_emulator"
 LIVE_KEY = "sk_live_emulator"
 # Settings every test starts from: no rate limit, no latency, no faults.
@@ -15,7 +17,10 @@ QUIET: dict[str, Any] = {
     "rate_limit_test": 25.0, "rate_limit_live": 100.0, "per_endpoint_limit": 25.0,
     "fault_retry_share": 0.5, "api_version": "2024-06-20", "api_versions": {},
     "profile": "ordinary", "profiles": {}, "many_children_share": 0.05,
-    "rate_limit_scope": "platform",
+    "rate_limit_scope": "platform", "concurrency_limit": None,
+    "endpoint_concurrency_limit": None, "merchant_requests_per_second": 0.0,
+    "merchant_endpoints": list(DEFAULT_MERCHANT_ENDPOINTS), "merchant_livemode": True,
+    "merchant_account": None, "merchant_arrivals": "poisson",
 }
 
 

@@ -272,9 +272,12 @@ def test_connected_accounts_share_the_platforms_budget_by_default(
     stats = platform.stats()
     assert stats["by_account"] == {first: 2, second: 1, PLATFORM: 1}
     assert stats["rate_limited_by_account"] == {first: 1, second: 1, PLATFORM: 1}
+    assert stats["rate_limited_by_reason"] == {"global-rate": 3}
     assert stats["rate_limit"] == {"enabled": True, "scope": "platform",
                                    "test_per_second": 1.0, "live_per_second": 100.0,
-                                   "per_endpoint_per_second": None, "buckets": 1}
+                                   "per_endpoint_per_second": None, "buckets": 1,
+                                   "concurrency": None, "endpoint_concurrency": None,
+                                   "merchant_per_second": 0.0}
 
 
 def test_with_scope_account_each_connected_account_has_its_own_budget(

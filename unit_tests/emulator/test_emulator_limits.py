@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
 
 import pytest
 import requests
 
 from stripe_emulator import EmulatorClient
+from stripe_emulator.control import ControlError
 
-from .support import LIVE_KEY, Api
+from .support import LIVE_KEY, TEST_KEY, Api
 
 
 def statuses(api: Api, count: int, path: str = "/v1/customers", key: str | None = None,
@@ -27,6 +29,7 @@ def test_over_the_rate_limit_is_429_with_should_retry(api: Api,
     response = api.get("/v1/customers")
     assert response.status_code == 429
     assert response.headers["Stripe-Should-Retry"] == "true"
+    assert response.headers["Stripe-Rate-Limited-Reason"] == "global-rate"
     assert response.json()["error"] == {
         "code": "rate_limit", "doc_url": "https://stripe.com/docs/error-codes/rate-limit",
         "message": "Too many requests hit the API too quickly. We recommend an exponential "
@@ -34,7 +37,9 @@ def test_over_the_rate_limit_is_429_with_should_retry(api: Api,
         "type": "invalid_request_error"}
     time.sleep(0.45)  # the bucket refills at 5/s
     assert api.get("/v1/customers").status_code == 200
-    assert control.stats()["rate_limited"] >= 2
+    stats = control.stats()
+    assert stats["rate_limited"] >= 2
+    assert stats["rate_limited_by_reason"] == {"global-rate": stats["rate_limited"]}
 
 
 def test_live_keys_have_their_own_higher_limit(api: Api, control: EmulatorClient) -> None:
@@ -48,8 +53,13 @@ def test_live_keys_have_their_own_higher_limit(api: Api, control: EmulatorClient
 def test_per_endpoint_limit(api: Api, control: EmulatorClient) -> None:
     control.configure(rate_limit=True, rate_limit_test=100, per_endpoint_limit_enabled=True,
                       per_endpoint_limit=3)
-    assert statuses(api, 4, "/v1/customers")[-1] == 429
+    assert statuses(api, 3, "/v1/customers") == [200] * 3
+    refused = api.get("/v1/customers")
+    assert refused.status_code == 429
+    assert refused.headers["Stripe-Rate-Limited-Reason"] == "endpoint-rate"
+    assert refused.json()["error"]["code"] == "rate_limit"
     assert statuses(api, 3, "/v1/charges") == [200] * 3
+    assert control.stats()["rate_limited_by_reason"] == {"endpoint-rate": 1}
     control.configure(rate_limit=False)
     assert statuses(api, 10, "/v1/customers") == [200] * 10
 
@@ -60,6 +70,74 @@ def test_lock_timeout(api: Api, control: EmulatorClient) -> None:
     assert response.status_code == 429
     assert response.json()["error"]["code"] == "lock_timeout"
     assert response.headers["Stripe-Should-Retry"] == "true"
+    # Stripe: "If a request returns a 429 status code without these headers, it wasn't the
+    # result of a rate limiter (for example, it may be a lock timeout)".
+    assert "Stripe-Rate-Limited-Reason" not in response.headers
+    stats = control.stats()
+    assert stats["lock_timeouts"] == 1 and stats["rate_limited"] == 0
+
+
+def at_once(url: str, paths: list[str], key: str = TEST_KEY) -> list[requests.Response]:
+    """The requests sent together, each on its own connection, all answered."""
+    barrier = Barrier(len(paths))
+
+    def one(path: str) -> requests.Response:
+        barrier.wait(timeout=10)
+        return requests.get(f"{url}{path}", auth=(key, ""), timeout=30)
+
+    with ThreadPoolExecutor(len(paths)) as pool:
+        return list(pool.map(one, paths))
+
+
+def test_a_concurrency_limit_refuses_requests_beyond_those_in_flight(
+        api: Api, control: EmulatorClient) -> None:
+    # Slow answers keep the first ones in flight while the rest arrive (generous on a loaded
+    # machine: the five need only start within a second of each other).
+    control.configure(rate_limit=True, rate_limit_test=100, concurrency_limit=2, latency=1000)
+    answers = at_once(api.url, ["/v1/customers"] * 5)
+    codes = [answer.status_code for answer in answers]
+    assert codes.count(200) >= 2 and codes.count(429) >= 1, codes
+    for answer in answers:
+        if answer.status_code == 429:
+            assert answer.headers["Stripe-Rate-Limited-Reason"] == "global-concurrency"
+            assert answer.headers["Stripe-Should-Retry"] == "true"
+            assert answer.json()["error"]["code"] == "rate_limit"
+    stats = control.stats()
+    assert stats["rate_limited_by_reason"] == {"global-concurrency": codes.count(429)}
+    assert stats["rate_limit"]["concurrency"] == 2
+    # Answered requests free their slots; refused ones never held one.
+    control.configure(latency=0)
+    assert statuses(api, 3) == [200] * 3
+
+
+def test_an_endpoint_concurrency_limit_leaves_other_endpoints_alone(
+        api: Api, control: EmulatorClient) -> None:
+    control.configure(rate_limit=True, rate_limit_test=100, endpoint_concurrency_limit=1,
+                      latency=1000)
+    answers = at_once(api.url, ["/v1/customers"] * 3 + ["/v1/charges"])
+    customers = [answer.status_code for answer in answers[:3]]
+    assert customers.count(200) >= 1 and customers.count(429) >= 1, customers
+    assert {answer.headers["Stripe-Rate-Limited-Reason"] for answer in answers[:3]
+            if answer.status_code == 429} == {"endpoint-concurrency"}
+    assert answers[3].status_code == 200
+    assert control.stats()["rate_limited_by_reason"] == {
+        "endpoint-concurrency": customers.count(429)}
+
+
+def test_concurrency_limits_are_off_without_rate_limiting(api: Api,
+                                                          control: EmulatorClient) -> None:
+    control.configure(rate_limit=False, concurrency_limit=1, latency=300)
+    codes = [answer.status_code for answer in at_once(api.url, ["/v1/customers"] * 3)]
+    assert codes == [200] * 3
+
+
+def test_concurrency_limits_are_validated(control: EmulatorClient) -> None:
+    for wrong in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ControlError, match="concurrency_limit is a number of requests"):
+            control.configure(concurrency_limit=wrong)
+    assert control.configure(endpoint_concurrency_limit=3)["endpoint_concurrency_limit"] == 3
+    assert control.configure(endpoint_concurrency_limit=None)["endpoint_concurrency_limit"] \
+        is None
 
 
 def test_faults_are_500_api_errors(api: Api, control: EmulatorClient) -> None:
