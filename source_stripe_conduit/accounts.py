@@ -16,12 +16,11 @@ from typing import Any
 
 from source_stripe_conduit.config import Config
 from source_stripe_conduit.iterator.accounts_state import PLATFORM
-from source_stripe_conduit.iterator.children import FAN_OUT_REQUESTS, fan_out
 from source_stripe_conduit.iterator.planning import split
 from source_stripe_conduit.iterator.position import SNAPSHOT, Position, Range
 from source_stripe_conduit.iterator.snapshot import SnapshotPage, read_range_page
 from source_stripe_conduit.resources import BY_STREAM
-from source_stripe_conduit.transport.client import StripeClient
+from source_stripe_conduit.transport.client import FAN_OUT_REQUESTS, StripeClient
 from source_stripe_conduit.transport.errors import StripeError
 
 ACCOUNTS = BY_STREAM["accounts"]
@@ -86,7 +85,7 @@ def refused(client: StripeClient, accounts: Sequence[Account]) -> dict[str, str]
                 return error.stripe_message
         return None
 
-    answers = fan_out(ask, [a.key for a in accounts if a.id is not None])
+    answers = client.fan_out(ask, [a.key for a in accounts if a.id is not None])
     return {key: text for key, text in answers.items() if text is not None}
 
 
@@ -103,7 +102,7 @@ def list_accounts(client: StripeClient, batch_size: int = 100) -> list[Account]:
             return read_range_page(client, ACCOUNTS, piece, batch_size=batch_size,
                                    observed_at=0)
 
-        pages = fan_out(read, pieces)
+        pages = client.fan_out(read, pieces)
         for piece in pieces:
             page = pages[piece]
             found.update((a.key, a) for a in map(_account_of, page.records))

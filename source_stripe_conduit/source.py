@@ -118,24 +118,29 @@ class SourceStripeConduit(Source):
         client = StripeClient(parsed, logger)
         try:
             found = probe(client, selected_resources(parsed), api_base=parsed.api_base)
+            succeeded, message = check_outcome(found)
+            if succeeded and parsed.many_accounts:
+                succeeded, message = _check_accounts(parsed, client, message)
         except ProbeFailed as failure:
             return AirbyteConnectionStatus(status=Status.FAILED, message=str(failure))
-        succeeded, message = check_outcome(found)
-        if succeeded and parsed.many_accounts:
-            succeeded, message = _check_accounts(parsed, client, message)
+        finally:
+            client.close()
         return AirbyteConnectionStatus(status=Status.SUCCEEDED if succeeded else Status.FAILED,
                                        message=message)
 
     def discover(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteCatalog:
         parsed = _parse_or_raise(config)
         resources = selected_resources(parsed)
+        client = StripeClient(parsed, logger)
         try:
-            found = probe(StripeClient(parsed, logger), resources, api_base=parsed.api_base)
+            found = probe(client, resources, api_base=parsed.api_base)
         except ProbeFailed as failure:
             raise AirbyteTracedException(
                 message=str(failure), internal_message=str(failure),
                 failure_type=FailureType.config_error if failure.config_error
                 else FailureType.transient_error) from failure
+        finally:
+            client.close()
         # Through the source's message repository, which the entry point empties after
         # discover: a LOG message whatever the process's logging handlers are.
         for line in left_out(found):
@@ -158,6 +163,15 @@ class SourceStripeConduit(Source):
     ) -> Iterator[AirbyteMessage]:
         parsed = _parse_or_raise(config)
         client = StripeClient(parsed, logger)
+        try:
+            yield from self._read(parsed, client, logger, catalog, state)
+        finally:
+            # The sync owns the client's pool and the governor's waits: both end with it.
+            client.close()
+
+    def _read(self, parsed: Config, client: StripeClient, logger: logging.Logger,
+              catalog: ConfiguredAirbyteCatalog,
+              state: list[AirbyteStateMessage] | None) -> Iterator[AirbyteMessage]:
         client.look_up_account()
         state_manager = ConnectorStateManager(state)
         # Records wait here for the main thread; a bound of 10 pages keeps memory flat
@@ -190,7 +204,10 @@ class SourceStripeConduit(Source):
             message_repository=repository,
             queue=queue,
         )
-        yield from source.read(streams)  # type: ignore[arg-type]
+        try:
+            yield from source.read(streams)  # type: ignore[arg-type]
+        finally:
+            governor.close()
 
 
 def _stream(resource: Resource, sync_mode: SyncMode, config: Config, client: StripeClient,

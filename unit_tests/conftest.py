@@ -42,5 +42,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> Sleeps:
 
 
 @pytest.fixture
-def client(fake: FakeStripe) -> StripeClient:
-    return StripeClient(parse_config(config(batch_size=3)), logging.getLogger("airbyte"))
+def client(fake: FakeStripe) -> Iterator[StripeClient]:
+    stripe = StripeClient(parse_config(config(batch_size=3)), logging.getLogger("airbyte"))
+    yield stripe
+    stripe.close()

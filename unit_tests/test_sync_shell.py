@@ -12,7 +12,6 @@ from airbyte_cdk.models import SyncMode
 from helpers import DAY, NOW, FakeStripe, config, record_data, run_read, state_of
 
 from source_stripe_conduit.governor import Governor
-from source_stripe_conduit.iterator.children import fan_out
 from source_stripe_conduit.sync import StreamSync
 from source_stripe_conduit.transport.client import FAN_OUT_REQUESTS, StripeClient
 
@@ -51,7 +50,8 @@ def test_every_change_capture_page_takes_a_governor_slot_and_gives_it_back(
     assert taken["customers"] == given["customers"] == 1 + len(forward)
 
 
-def test_fan_outs_of_many_pages_at_once_never_exceed_the_shared_pool() -> None:
+def test_fan_outs_of_many_pages_at_once_never_exceed_the_shared_pool(
+        client: StripeClient) -> None:
     lock = threading.Lock()
     active = peak = 0
 
@@ -66,14 +66,18 @@ def test_fan_outs_of_many_pages_at_once_never_exceed_the_shared_pool() -> None:
         return key
 
     results: list[dict[str, str]] = []
+    before = set(threading.enumerate())
     pages = [threading.Thread(target=lambda t=t: results.append(
-        fan_out(fetch, [f"{t}-{i}" for i in range(30)]))) for t in range(6)]
+        client.fan_out(fetch, [f"{t}-{i}" for i in range(30)]))) for t in range(6)]
     for page in pages:
         page.start()
     for page in pages:
         page.join()
     assert sorted(len(r) for r in results) == [30] * 6
     assert 1 < peak <= FAN_OUT_REQUESTS
+    client.close()  # the pool's owner ends it: none of its threads is left
+    assert not [t for t in set(threading.enumerate()) - before
+                if t.name.startswith("stripe-fan-out")]
 
 
 def test_the_account_lookup_is_never_waited_for_under_the_streams_lock(

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from source_stripe_conduit.iterator.children import children, embedded_page, fan_out
+from source_stripe_conduit.iterator.children import children, embedded_page
 from source_stripe_conduit.iterator.position import Position
 from source_stripe_conduit.records import observed
 from source_stripe_conduit.resources import MAX_EVENT_TYPES_PER_REQUEST, Op, Resource
@@ -248,6 +248,6 @@ def _hydrate(client: StripeClient, resource: Resource, events: list[dict[str, An
             raise
         return None if fetched.get("deleted") is True else fetched
 
-    fetched = fan_out(fetch, sorted(wanted))
+    fetched = client.fan_out(fetch, sorted(wanted))
     # False: not fetched (gone, or out of reach), so the event's copy stands.
     return {i: obj for i, obj in fetched.items() if obj is None or isinstance(obj, dict)}

@@ -8,56 +8,29 @@ parent, without a request: Stripe renders the embedded list's items with the sam
 list's own at a given API version (a test holds the generated schemas to that). Only parents
 whose embedded list has more are listed.
 
-A page's fan-out (the children of its parents, objects fetched again) runs in one pool shared by
-every stream of the process, never one request after another inside a page: the pool's size
-bounds those requests whatever the number of pages in flight, so with the governor's pages they
-stay within the client's connections.
+A page's fan-out (the children of its parents, objects fetched again) runs in the sync's one
+pool (``StripeClient.fan_out``), never one request after another inside a page.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Hashable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from source_stripe_conduit.resources import Resource
-from source_stripe_conduit.transport.client import FAN_OUT_REQUESTS, Params, StripeClient
+from source_stripe_conduit.transport.client import Params, StripeClient
 from source_stripe_conduit.transport.errors import StripeError
-
-T = TypeVar("T")
-K = TypeVar("K", bound=Hashable)
 
 # Times one parent's children are read again from the start when the child a page started
 # after was deleted meanwhile; beyond that the list is changing too fast to read whole.
 MAX_CHILD_RESTARTS = 3
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _shared_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(FAN_OUT_REQUESTS, thread_name_prefix="stripe-fan-out")
-        return _pool
-
-
-def fan_out(fetch: Callable[[K], T], keys: Sequence[K]) -> dict[K, T]:
-    """``fetch`` of every key, side by side in the shared pool; the first error is raised."""
-    if not keys:
-        return {}
-    if len(keys) == 1:
-        return {keys[0]: fetch(keys[0])}
-    futures = [_shared_pool().submit(fetch, key) for key in keys]
-    return {key: future.result() for key, future in zip(keys, futures, strict=True)}
-
 
 def children_of(client: StripeClient, resource: Resource,
                 parent_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     """Every child of each parent, listed side by side."""
-    return fan_out(lambda parent_id: list_children(client, resource, parent_id), parent_ids)
+    return client.fan_out(lambda parent_id: list_children(client, resource, parent_id),
+                          parent_ids)
 
 
 def children(client: StripeClient, resource: Resource,

@@ -13,11 +13,11 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from concurrent.futures import Future
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import requests
@@ -43,6 +43,8 @@ from source_stripe_conduit.transport.errors import (
 )
 
 Params = Sequence[tuple[str, str | int]]
+T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 # Requests of one sync in flight at once, at most: the governor's pages, plus what pages fan
 # out (children listed, objects fetched again: iterator/children.py), which also covers the
 # account lookup and the probes of check and discover. The connection pool holds as many, so
@@ -151,6 +153,35 @@ class StreamCounters:
         return max(self.attempts - self.requests, 0)
 
 
+@dataclass(frozen=True)
+class _AccountFacts:
+    created: int | None = None
+    id: str | None = None
+
+
+class _Pool:
+    """A thread pool started on first use and ended by its owner (the sync, through
+    ``StripeClient.close``), never left running by the process."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self._size,
+                                                    thread_name_prefix="stripe-fan-out")
+            return self._executor.submit(fn, *args)
+
+    def close(self) -> None:
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
 class StripeClient:
     def __init__(self, config: Config, logger: logging.Logger) -> None:
         self._config = config
@@ -170,7 +201,10 @@ class StripeClient:
         # are about Stripe's time, and the machine running the connector may be off.
         self._clock = _Clock()
         self._probe_lock = threading.Lock()
-        self._account: Future[int | None] | None = None
+        self._account: Future[_AccountFacts] | None = None
+        # Requests a page fans out (children listed, objects fetched again) and the account
+        # lookup: the sync's own pool, which ``close`` ends (see lanes.py for the rule).
+        self._pool = _Pool(FAN_OUT_REQUESTS)
         session = LimiterSession(api_budget=self.budget)
         session.hooks["response"].append(self._count_attempt)
         # The CDK mounts a pool of its own only on a session it makes; requests' default
@@ -225,21 +259,40 @@ class StripeClient:
     def look_up_account(self) -> None:
         """Start reading the account (``GET /v1/account``) in the background, once per sync.
         Its creation time bounds how far back its objects can go (where a snapshot's ranges
-        are cut), and its answer's Date header gives Stripe's clock."""
-        account: Future[int | None] = Future()
-        self._account = account
-
-        def read() -> None:
+        are cut), its id names whose data a state holds, and its answer's Date header gives
+        Stripe's clock."""
+        def read() -> _AccountFacts:
             try:
-                created = self.get(ACCOUNT_STREAM, "/v1/account").get("created")
-                account.set_result(int(created) if isinstance(created, (int, float)) else None)
-            except Exception:  # a key without that permission, or no answer: no bound
-                account.set_result(None)
+                account = self.get(ACCOUNT_STREAM, "/v1/account")
+            except Exception:  # a key without that permission, or no answer: nothing known
+                return _AccountFacts()
+            created, account_id = account.get("created"), account.get("id")
+            return _AccountFacts(int(created) if isinstance(created, (int, float)) else None,
+                                 account_id if isinstance(account_id, str) else None)
 
-        threading.Thread(target=read, name="stripe-account", daemon=True).start()
+        self._account = self._pool.submit(read)
 
     def account_created(self) -> int | None:
-        return self._account.result() if self._account is not None else None
+        return self._account.result().created if self._account is not None else None
+
+    def account_id(self) -> str | None:
+        """The key's own account's id, once the lookup answered (None: not readable)."""
+        return self._account.result().id if self._account is not None else None
+
+    def fan_out(self, fetch: Callable[[K], T], keys: Sequence[K]) -> dict[K, T]:
+        """``fetch`` of every key, side by side in the sync's pool; the first error is raised.
+        The pool's size bounds these requests whatever the number of pages in flight, so with
+        the governor's pages they stay within the client's connections."""
+        if not keys:
+            return {}
+        if len(keys) == 1:
+            return {keys[0]: fetch(keys[0])}
+        futures = [self._pool.submit(fetch, key) for key in keys]
+        return {key: future.result() for key, future in zip(keys, futures, strict=True)}
+
+    def close(self) -> None:
+        """The sync is over: its pool's threads end (and are joined)."""
+        self._pool.close()
 
     def known_time(self) -> float:
         """Stripe's time now, at least, as far as its answers so far tell (the local clock
