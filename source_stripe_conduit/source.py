@@ -50,7 +50,7 @@ from source_stripe_conduit.governor import MAX_PAGES_IN_FLIGHT, Governor
 from source_stripe_conduit.lanes import AccountLanes
 from source_stripe_conduit.messages import StreamMessages
 from source_stripe_conduit.resources import BY_STREAM, RESOURCES, Resource
-from source_stripe_conduit.stream_state import StreamState
+from source_stripe_conduit.stream_state import Owner, StreamState
 from source_stripe_conduit.sync import Lane, StreamSync
 from source_stripe_conduit.transport.client import StripeClient
 from source_stripe_conduit.transport.errors import StripeError
@@ -214,8 +214,9 @@ def _stream(resource: Resource, sync_mode: SyncMode, config: Config, client: Str
             governor: Governor, accounts: list[Account], messages: StreamMessages,
             state_manager: ConnectorStateManager, logger: logging.Logger) -> DefaultStream:
     """One stream for the CDK: its accounts read by lanes, or its one account directly."""
+    owner = Owner(config.livemode, config.account_id, client.account_id)
     stream_state = StreamState(resource.stream, messages, state_manager,
-                               home=home_key(config), many=config.many_accounts)
+                               home=home_key(config), many=config.many_accounts, owner=owner)
     sync: StreamSync | AccountLanes
     if config.many_accounts:
         if resource.platform_only:

@@ -13,23 +13,51 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from source_stripe_conduit.iterator.accounts_state import positions_of, state_of
+from source_stripe_conduit.iterator.accounts_state import (
+    ACCOUNT,
+    identity_problem,
+    positions_of,
+    state_of,
+    with_identity,
+)
 from source_stripe_conduit.iterator.position import Position, StateError
 from source_stripe_conduit.messages import StreamMessages
 
 MANY_ACCOUNTS_INTERVAL = 1.0
 
 
+@dataclass(frozen=True)
+class Owner:
+    """Whose data a stream's state is: the key's mode and the account read. A state of another
+    mode or account is refused (a config error asking for a reset), not resumed: a live key
+    following a test state's time would never snapshot, and its rows would mix with the test
+    data already in the destination."""
+
+    livemode: bool
+    account_id: str | None = None
+    """The configured account (``account_id``), whose position a single-account state is."""
+    platform: Callable[[bool], str | None] = lambda wait: None
+    """The key's own account's id (None: not readable); ``wait`` for the lookup or not."""
+
+    def account(self, many: bool, wait: bool) -> str | None:
+        """The account a state's top level is: the platform's with many accounts."""
+        own = None if many else self.account_id
+        return own or self.platform(wait)
+
+
 class StreamState:
     def __init__(self, stream: str, messages: StreamMessages,
-                 state_manager: ConnectorStateManager, *, home: str, many: bool) -> None:
+                 state_manager: ConnectorStateManager, *, home: str, many: bool,
+                 owner: Owner | None = None) -> None:
         self._stream = stream
+        self._owner = owner
         self._messages = messages
         self._state_manager = state_manager
         self._home = home
@@ -43,27 +71,43 @@ class StreamState:
 
     def saved(self) -> dict[str, Position]:
         """Every account's saved position; a state that is not one is a config error."""
+        self._load()
         with self._lock:
-            return dict(self._load())
+            return dict(self._positions)
 
     def saved_position(self, key: str) -> Position | None:
         """One account's saved position (a lane's start: no copy of every account's)."""
+        self._load()
         with self._lock:
-            return self._load().get(key)
+            return self._positions.get(key)
 
-    def _load(self) -> dict[str, Position]:
-        if not self._loaded:
+    def _load(self) -> None:
+        with self._lock:
+            if self._loaded:
+                return
             raw = self._state_manager.get_stream_state(self._stream, None)
-            try:
-                self._positions = positions_of(raw, self._home)
-            except StateError as error:
-                raise AirbyteTracedException(
-                    message=f"Stream '{self._stream}': the saved state cannot be resumed: "
-                            f"{error}. Reset this stream's state to read it again from the "
-                            f"start.",
-                    failure_type=FailureType.config_error) from error
-            self._loaded = True
-        return self._positions
+        try:
+            self._check_owner(raw)
+            positions = positions_of(raw, self._home)
+        except StateError as error:
+            raise AirbyteTracedException(
+                message=f"Stream '{self._stream}': the saved state cannot be resumed: "
+                        f"{error}. Reset this stream's state to read it again from the start.",
+                failure_type=FailureType.config_error) from error
+        with self._lock:
+            if not self._loaded:
+                self._positions, self._loaded = positions, True
+
+    def _check_owner(self, raw: Mapping[str, Any] | None) -> None:
+        """Outside the lock: knowing the key's own account may wait for the account lookup
+        (only when the state names an account that the configuration does not)."""
+        if self._owner is None or not raw:
+            return
+        many = self._many and "accounts" in raw
+        account = self._owner.account(many, wait=ACCOUNT in raw)
+        problem = identity_problem(raw, livemode=self._owner.livemode, account=account)
+        if problem:
+            raise StateError(problem)
 
     def follow(self, key: str, current: Callable[[], Position | None]) -> None:
         """From now on ``key``'s position is ``current()`` (read under this lock)."""
@@ -101,7 +145,9 @@ class StreamState:
             position = source()
             if position is not None:
                 positions[key] = position
-        if self._many:
-            return state_of(positions)
-        position = positions.get(self._home)
-        return position.to_state() if position else {}
+        state = state_of(positions) if self._many else (
+            positions[self._home].to_state() if self._home in positions else {})
+        if self._owner is None:
+            return state
+        return with_identity(state, livemode=self._owner.livemode,
+                             account=self._owner.account(self._many, wait=False))

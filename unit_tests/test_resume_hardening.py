@@ -20,6 +20,7 @@ from helpers import (
     SeenRequest,
     catalog,
     config,
+    config_error_traces,
     record_data,
     run_read,
     state_of,
@@ -216,3 +217,59 @@ def test_connects_own_streams_without_the_platform_say_why_they_are_empty(
     assert record_data(output) == []
     assert any("Stream 'accounts'" in w and "include_platform" in w
                for w in warnings(output)), warnings(output)
+
+
+# -- a state belongs to one mode and one account ------------------------------------------------------
+
+LIVE_KEY = "sk_live_51UnitTestLiveKeyThatMustNeverLeak"
+
+
+def test_a_state_written_in_test_mode_is_refused_with_a_live_key_naming_the_reset(
+        fake: FakeStripe) -> None:
+    fake.add("/v1/customers", {"id": "cus_1Mode", "object": "customer", "created": NOW - 50})
+    first = run_read(config(), ["customers"], mode=INCREMENTAL)
+    saved = stream_states(first, "customers")[-1]
+    assert saved["livemode"] is False
+    output = run_read(config(secret_key=LIVE_KEY), ["customers"], mode=INCREMENTAL,
+                      state=state_of("customers", saved), failure=True)
+    assert record_data(output) == []
+    errors = config_error_traces(output)
+    assert any("Stream 'customers'" in e and "test mode" in e and "live" in e and "Reset" in e
+               for e in errors), errors
+
+
+def test_a_state_of_another_account_is_refused_naming_both(fake: FakeStripe) -> None:
+    fake.connect("acct_1First").add("/v1/customers", {"id": "cus_1A", "object": "customer",
+                                                      "created": NOW - 50})
+    fake.connect("acct_2Second")
+    first = run_read(config(account_id="acct_1First"), ["customers"], mode=INCREMENTAL)
+    saved = stream_states(first, "customers")[-1]
+    assert saved["account"] == "acct_1First"
+    output = run_read(config(account_id="acct_2Second"), ["customers"], mode=INCREMENTAL,
+                      state=state_of("customers", saved), failure=True)
+    errors = config_error_traces(output)
+    assert any("acct_1First" in e and "acct_2Second" in e and "Reset" in e
+               for e in errors), errors
+
+
+def test_a_state_without_mode_or_account_resumes_and_gains_them(fake: FakeStripe) -> None:
+    fake.connect("acct_1Old")
+    older = {"iterator_type": "cdc", "created_at": NOW - 3600, "cursor": None, "index": 0}
+    output = run_read(config(account_id="acct_1Old"), ["customers"], mode=INCREMENTAL,
+                      state=state_of("customers", older))
+    assert not config_error_traces(output)
+    last = stream_states(output, "customers")[-1]
+    assert last["livemode"] is False and last["account"] == "acct_1Old"
+
+
+def test_a_state_of_another_platform_is_refused_once_the_keys_account_is_known(
+        fake: FakeStripe) -> None:
+    fake.account_created = NOW - 400 * DAY  # /v1/account answers acct_1Fake
+    fake.add("/v1/customers", {"id": "cus_1Plat", "object": "customer", "created": NOW - 50})
+    first = run_read(config(), ["customers"], mode=INCREMENTAL)
+    saved = stream_states(first, "customers")[-1]
+    assert saved["account"] == "acct_1Fake"
+    other = {**saved, "account": "acct_9Other"}
+    output = run_read(config(), ["customers"], mode=INCREMENTAL,
+                      state=state_of("customers", other), failure=True)
+    assert any("acct_9Other" in e and "acct_1Fake" in e for e in config_error_traces(output))

@@ -21,6 +21,11 @@ from source_stripe_conduit.iterator.position import CDC, Position, StateError
 PLATFORM = "platform"
 """The key of the platform's own position (account ids all begin with acct_)."""
 _CDC_PREFIX = "cdc:"
+# Beside the positions: the mode of the key that wrote them and the account whose data the
+# top-level position is (with many accounts, the platform's).
+LIVEMODE = "livemode"
+ACCOUNT = "account"
+_IDENTITY = (LIVEMODE, ACCOUNT)
 
 
 def encode(position: Position) -> str | dict[str, Any]:
@@ -68,7 +73,7 @@ def positions_of(state: Mapping[str, Any] | None, home: str) -> dict[str, Positi
             position = decode(value)
             if position is not None:
                 positions[str(key)] = position
-    single = {k: v for k, v in state.items() if k != "accounts"}
+    single = {k: v for k, v in state.items() if k != "accounts" and k not in _IDENTITY}
     if single and home not in positions:
         position = Position.from_state(single)
         if position is not None:
@@ -78,3 +83,35 @@ def positions_of(state: Mapping[str, Any] | None, home: str) -> dict[str, Positi
 
 def state_of(positions: Mapping[str, Position]) -> dict[str, Any]:
     return {"accounts": {key: encode(positions[key]) for key in sorted(positions)}}
+
+
+def identity_problem(state: Mapping[str, Any] | None, *, livemode: bool,
+                     account: str | None) -> str | None:
+    """Why ``state`` is not this connection's (None: it is, or it does not say). ``account`` is
+    the account whose data the state's top level would be now (None: not known)."""
+    if not state:
+        return None
+    saved_mode = state.get(LIVEMODE)
+    if isinstance(saved_mode, bool) and saved_mode != livemode:
+        return (f"it was written with a {_mode(saved_mode)} key and this connection now uses a "
+                f"{_mode(livemode)} key: its positions belong to the other mode's data")
+    saved_account = state.get(ACCOUNT)
+    if isinstance(saved_account, str) and account and saved_account != account:
+        return (f"it holds the data of account {saved_account} and this connection now reads "
+                f"account {account}: its positions belong to the other account's data")
+    return None
+
+
+def _mode(livemode: bool) -> str:
+    return "live-mode" if livemode else "test mode"
+
+
+def with_identity(state: dict[str, Any], *, livemode: bool,
+                  account: str | None) -> dict[str, Any]:
+    """``state`` saying whose it is (an empty state stays empty)."""
+    if not state:
+        return state
+    state[LIVEMODE] = livemode
+    if account:
+        state[ACCOUNT] = account
+    return state

@@ -275,9 +275,12 @@ class StripeClient:
     def account_created(self) -> int | None:
         return self._account.result().created if self._account is not None else None
 
-    def account_id(self) -> str | None:
-        """The key's own account's id, once the lookup answered (None: not readable)."""
-        return self._account.result().id if self._account is not None else None
+    def account_id(self, wait: bool = True) -> str | None:
+        """The key's own account's id (None: not readable, or with ``wait`` false, not known
+        yet)."""
+        if self._account is None or not (wait or self._account.done()):
+            return None
+        return self._account.result().id
 
     def fan_out(self, fetch: Callable[[K], T], keys: Sequence[K]) -> dict[K, T]:
         """``fetch`` of every key, side by side in the sync's pool; the first error is raised.
