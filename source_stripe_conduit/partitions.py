@@ -51,10 +51,14 @@ class RangeRead:
     snapshot_start: int | None = None
     """A new snapshot's start, fixed from its first page's answer (in Stripe's time)."""
     warnings: tuple[str, ...] = ()
+    oldest: tuple[str, int] | None = None
+    """The page's oldest object, where objects without a created time are read after it."""
 
     def apply(self, position: Position) -> Position:
         if self.snapshot_start is not None:
             position = replace(position, created_at=self.snapshot_start)
+        if self.oldest is not None:
+            position = position.with_oldest(*self.oldest)
         return position.with_range(self.piece, self.remaining)
 
 
@@ -152,7 +156,7 @@ class RangePartition(PagePartition):
                 observed(record, start)
         records = page.records[self.skip:]
         return records, RangeRead(self.piece, page.remaining, page.seconds_per_object,
-                                  len(records), start, page.warnings)
+                                  len(records), start, page.warnings, page.oldest)
 
     def to_slice(self) -> Mapping[str, Any] | None:
         return {"range": self.piece.to_state()}

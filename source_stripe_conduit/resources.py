@@ -73,6 +73,10 @@ class Resource:
     permission: str | None = None
     """The restricted-key permission that reads the list, where Stripe's name is not
     ``rak_<object>_read`` (prices are read with the plans' permission)."""
+    undated: bool = False
+    """Some objects have no ``created`` time (connected accounts of long ago): they match no
+    ``created`` filter, and Stripe lists them after every dated one, so a snapshot read in
+    ``created`` ranges reads them last, after the oldest dated object."""
     platform_only: bool = False
     """Connect's own objects (connected accounts, their persons): read from the platform
     only, not once more as each connected account."""
@@ -157,7 +161,7 @@ _SUBSCRIPTION_EVENTS = _events("customer.subscription", "deleted", "paused",
 
 RESOURCES: tuple[Resource, ...] = (
     Resource("accounts", "account", "/v1/accounts", _events("account", "updated", create=()),
-             permission="rak_connected_account_read", platform_only=True),
+             permission="rak_connected_account_read", undated=True, platform_only=True),
     Resource("application_fees", "application_fee", "/v1/application_fees",
              _events("application_fee", "refunded")),
     Resource("authorizations", "issuing.authorization", "/v1/issuing/authorizations",

@@ -338,7 +338,10 @@ class FakeStripe:
                     return 400, stripe_error(400, f"Received unknown parameter: {key}",
                                              param=key)
                 bounds.append((key, int(value)))
-        matching = [i for i in ordered if keep(i) and _within(i.created, bounds)]
+        # An object without a created time (a connected account of long ago) matches no
+        # created filter, and is listed after every dated one (it sorts as created 0).
+        matching = [i for i in ordered if keep(i) and (not bounds or _dated(i.obj))
+                    and _within(i.created, bounds)]
         cursor = after or before
         if cursor:
             found = [i for i in (self.events if events else ordered) if i.obj["id"] == cursor]
@@ -399,6 +402,10 @@ def _parent_of(resource: Resource, seen: SeenRequest) -> str | None:
     before, _, after = path.partition(_PARENT)
     match = re.fullmatch(re.escape(before) + "([^/]+)" + re.escape(after), seen.path)
     return match.group(1) if match else None
+
+
+def _dated(obj: Mapping[str, Any]) -> bool:
+    return obj.get("created") is not None or obj.get("date") is not None
 
 
 def _within(created: int, bounds: list[tuple[str, int]]) -> bool:

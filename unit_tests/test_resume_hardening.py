@@ -273,3 +273,30 @@ def test_a_state_of_another_platform_is_refused_once_the_keys_account_is_known(
     output = run_read(config(), ["customers"], mode=INCREMENTAL,
                       state=state_of("customers", other), failure=True)
     assert any("acct_9Other" in e and "acct_1Fake" in e for e in config_error_traces(output))
+
+
+# -- connected accounts without a created time ------------------------------------------------------
+
+
+def _accounts_with_undated(fake: FakeStripe) -> set[str]:
+    dated = {fake.add("/v1/accounts", {"id": f"acct_{n:03d}Dated", "object": "account",
+                                       "created": NOW - 300 * DAY + n * 3 * DAY})["id"]
+             for n in range(60)}
+    undated = {fake.add("/v1/accounts", {"id": f"acct_{n}Undated", "object": "account",
+                                         "created": None})["id"] for n in range(3)}
+    return dated | undated
+
+
+@pytest.mark.parametrize("settings", [{}, {"start_date": "2023-01-01"}],
+                         ids=["split", "start_date"])
+def test_accounts_without_a_created_time_are_read_when_the_snapshot_is_bounded(
+        fake: FakeStripe, settings: dict[str, Any]) -> None:
+    truth = _accounts_with_undated(fake)
+    output = run_read(config(batch_size=5, **settings), ["accounts"])
+    assert not output.errors
+    ids = [r["id"] for r in record_data(output)]
+    assert set(ids) == truth
+    assert len(ids) == len(truth)
+    bounded = [c for c in fake.calls("/v1/accounts") if c.get("limit") != "1"
+               and any(k.startswith("created") for k, _ in c.params)]
+    assert bounded  # the snapshot was read in created ranges

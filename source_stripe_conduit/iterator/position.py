@@ -47,6 +47,9 @@ class Range:
     lt: int | None = None
     cursor: str | None = None
     cursor_created: int | None = None
+    undated: bool = False
+    """The objects without a ``created`` time, which Stripe lists after every dated one: read
+    without a filter, after ``cursor`` (at first the oldest dated object of the snapshot)."""
 
     @property
     def top(self) -> int | None:
@@ -69,7 +72,7 @@ class Range:
         """The range again from its cursor's second down, without the cursor: for when the
         cursor object was deleted between two pages. The bound stays with the range for every
         later page (objects of that very second may come twice)."""
-        if self.cursor_created is None:
+        if self.cursor_created is None or self.undated:
             return replace(self, cursor=None)
         top = self.cursor_created + 1
         return Range(self.gte, top if self.lt is None else min(self.lt, top))
@@ -78,9 +81,17 @@ class Range:
         """The part still to read cut at ``at``: (this range from ``at`` up, a new one below)."""
         return replace(self, gte=at), Range(gte=self.gte, lt=at)
 
+    @property
+    def bounded(self) -> bool:
+        """Read with a ``created`` filter, which objects without a created time never match."""
+        return not self.undated and (self.gte is not None or self.lt is not None)
+
     def to_state(self) -> dict[str, Any]:
-        return {"gte": self.gte, "lt": self.lt, "cursor": self.cursor,
-                "cursor_created": self.cursor_created}
+        state: dict[str, Any] = {"gte": self.gte, "lt": self.lt, "cursor": self.cursor,
+                                 "cursor_created": self.cursor_created}
+        if self.undated:
+            state["undated"] = True
+        return state
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,9 @@ class Position:
     index: int = 0
     ranges: tuple[Range, ...] = ()
     cursor_created: int | None = None
+    oldest: tuple[str, int] | None = None
+    """The oldest dated object a ``created`` range of this snapshot emitted, of a list with
+    objects without a created time: where reading those starts once every range is done."""
 
     # -- construction -------------------------------------------------------------------------
 
@@ -106,10 +120,14 @@ class Position:
 
     def with_range(self, old: Range, new: Range | None) -> Position:
         """``old`` replaced by ``new`` (None: finished). Once the last range has finished the
-        position becomes CDC from ``created_at``."""
+        objects without a created time follow, where ranges left them out (``oldest``); then
+        the position becomes CDC from ``created_at``."""
         if old not in self.ranges:
             raise ValueError(f"range {old} is not part of the position")
         ranges = tuple(new if r == old else r for r in self.ranges if new is not None or r != old)
+        if not ranges and self.oldest is not None and self.iterator_type == SNAPSHOT:
+            tail = Range(cursor=self.oldest[0], cursor_created=self.oldest[1], undated=True)
+            return replace(self, ranges=(tail,), oldest=None, index=0)
         if not ranges:
             return Position.cdc(self.created_at)
         # The top-level cursor is Conduit's "last object emitted" in a snapshot only; in change
@@ -117,6 +135,12 @@ class Position:
         cursor = new.cursor if self.iterator_type == SNAPSHOT and new is not None \
             and new.cursor else self.cursor
         return replace(self, ranges=ranges, cursor=cursor, index=0)
+
+    def with_oldest(self, object_id: str, created: int) -> Position:
+        """A ``created`` range emitted ``object_id``, of a list with undated objects."""
+        if self.oldest is not None and self.oldest[1] <= created:
+            return self
+        return replace(self, oldest=(object_id, created))
 
     def with_split(self, old: Range, kept: Range, added: Range) -> Position:
         if old not in self.ranges:
@@ -143,6 +167,8 @@ class Position:
             state["ranges"] = [r.to_state() for r in self.ranges]
         if self.cursor_created is not None:
             state["cursor_created"] = self.cursor_created
+        if self.oldest is not None:
+            state["oldest"] = list(self.oldest)
         return state
 
     @staticmethod
@@ -189,7 +215,7 @@ class Position:
             # Nothing left to read: the snapshot is over.
             return Position.cdc(created_at)
         return Position(kind, created_at, cursor, index, ranges,
-                        _int(state, "cursor_created"))
+                        _int(state, "cursor_created"), _oldest(state.get("oldest")))
 
 
 def _int(state: Mapping[str, Any], key: str, required: bool = False) -> int | None:
@@ -211,4 +237,18 @@ def _range(raw: Any) -> Range:
     cursor = raw.get("cursor")
     if cursor is not None and not isinstance(cursor, str):
         raise StateError(f"state range cursor must be an id string, got {cursor!r}")
-    return Range(_int(raw, "gte"), _int(raw, "lt"), cursor or None, _int(raw, "cursor_created"))
+    undated = raw.get("undated", False)
+    if not isinstance(undated, bool):
+        raise StateError(f"state range undated must be true or false, got {undated!r}")
+    return Range(_int(raw, "gte"), _int(raw, "lt"), cursor or None, _int(raw, "cursor_created"),
+                 undated)
+
+
+def _oldest(raw: Any) -> tuple[str, int] | None:
+    if raw is None:
+        return None
+    if not (isinstance(raw, list) and len(raw) == 2 and isinstance(raw[0], str)):
+        raise StateError(f"state oldest must be [id, created], got {raw!r}")
+    created = _int({"oldest": raw[1]}, "oldest")
+    assert created is not None
+    return raw[0], created

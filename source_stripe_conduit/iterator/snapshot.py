@@ -26,6 +26,8 @@ class SnapshotPage:
     seconds_per_object: float | None = None
     """How densely this page's objects were created, to guess how much a range still holds."""
     warnings: tuple[str, ...] = ()
+    oldest: tuple[str, int] | None = None
+    """The page's oldest object, of a ``created`` range of a list with undated objects."""
 
 
 def read_range_page(client: StripeClient, resource: Resource, piece: Range, *, batch_size: int,
@@ -41,7 +43,8 @@ def read_range_page(client: StripeClient, resource: Resource, piece: Range, *, b
     warning = (f"Stream '{resource.stream}': snapshot cursor {piece.cursor} no longer exists "
                f"(deleted while the snapshot ran); continuing from its created time "
                f"{piece.cursor_created}.")
-    return SnapshotPage(page.records, page.remaining, page.seconds_per_object, (warning,))
+    return SnapshotPage(page.records, page.remaining, page.seconds_per_object, (warning,),
+                        page.oldest)
 
 
 def _read(client: StripeClient, resource: Resource, piece: Range, batch_size: int,
@@ -53,7 +56,7 @@ def _read(client: StripeClient, resource: Resource, piece: Range, batch_size: in
                                            *listed.list_params.items()]
     if piece.cursor:
         params.append(("starting_after", piece.cursor))
-    if listed.created_filter:
+    if listed.created_filter and not piece.undated:
         if piece.gte is not None:
             params.append(("created[gte]", piece.gte))
         if piece.lt is not None:
@@ -61,17 +64,26 @@ def _read(client: StripeClient, resource: Resource, piece: Range, batch_size: in
     page = client.list_page(resource.stream, listed.path, params)
     finished = not page.has_more or not listed.paginated
     objects = page.data
+    field = listed.created_field
     if not listed.created_filter and (piece.gte is not None or piece.lt is not None):
-        objects, below = _clip(objects, piece, listed.created_field)
+        objects, below = _clip(objects, piece, field)
         finished = finished or below
-    remaining, density = None, None
-    if not finished and page.data:
-        field = listed.created_field
+    remaining, density, oldest_object = None, None, None
+    if piece.undated:
+        # After the oldest dated object only undated ones should come; any dated one here is
+        # of the same second as it, and was read by a range.
+        objects = [obj for obj in objects if obj.get(field) is None]
+        if not finished and page.data:
+            remaining = Range(cursor=page.data[-1]["id"], undated=True)
+    elif not finished and page.data:
         oldest, newest = int(page.data[-1].get(field) or 0), int(page.data[0].get(field) or 0)
         remaining = piece.advanced(page.data[-1]["id"], oldest)
         density = (newest - oldest + 1) / len(page.data)
+    if listed.undated and piece.bounded and page.data:
+        oldest_object = (page.data[-1]["id"], int(page.data[-1].get(field) or 0))
     if not resource.parent:
-        return SnapshotPage([observed(obj, observed_at) for obj in objects], remaining, density)
+        return SnapshotPage([observed(obj, observed_at) for obj in objects], remaining, density,
+                            oldest=oldest_object)
     # Parents embedding all their children give them without a request; the page of parents
     # is let go before the others' children are listed.
     order = [parent["id"] for parent in objects]
@@ -79,7 +91,7 @@ def _read(client: StripeClient, resource: Resource, piece: Range, batch_size: in
     del page, objects
     found.update(children_of(client, resource, to_list))
     return SnapshotPage([observed(child, observed_at) for parent_id in order
-                         for child in found[parent_id]], remaining, density)
+                         for child in found[parent_id]], remaining, density, oldest=oldest_object)
 
 
 def _clip(objects: list[dict[str, Any]], piece: Range,
