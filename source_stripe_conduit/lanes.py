@@ -244,6 +244,8 @@ def _failure(stream: str, failed: list[tuple[str, BaseException]],
 
 
 def _described(error: BaseException) -> str:
-    """Stripe's words where it answered, else the error's own message."""
+    """Stripe's words where it answered (with its Request-Id), else the error's own message."""
     text = getattr(error, "stripe_message", None) or getattr(error, "message", None)
-    return str(text) if text else f"{type(error).__name__}: {error}"
+    text = str(text) if text else f"{type(error).__name__}: {error}"
+    request_id = getattr(error, "request_id", None)
+    return f"{text} (Request-Id {request_id})" if request_id else text

@@ -132,6 +132,7 @@ def test_a_failure_that_is_not_stripes_answer_still_fails_one_account_alone(
                                         failure=True))
     errors = [e for e in error_traces(output) if e.startswith("Stream 'customers'")]
     assert errors and broken in errors[0] and "1 of 12 accounts" in errors[0], errors
+    assert "An unknown error occurred (Request-Id req_" in errors[0], errors[0]
     found = _by_account(output)
     assert all(found.get(a) == truth[a] for a in ACCOUNTS if a != broken)
     assert all(g._in_flight == 0 for g in governors)
