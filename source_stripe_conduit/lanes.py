@@ -49,6 +49,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from source_stripe_conduit.accounts import Account
 from source_stripe_conduit.config import Config
 from source_stripe_conduit.governor import Governor
+from source_stripe_conduit.iterator.event_pages import EventPages
 from source_stripe_conduit.iterator.position import SNAPSHOT, Position
 from source_stripe_conduit.messages import StreamMessages, Tally
 from source_stripe_conduit.partitions import PagePartition
@@ -93,8 +94,10 @@ class _Ended:
 class AccountLanes(PartitionGenerator):
     def __init__(self, resource: Resource, sync_mode: SyncMode, *, config: Config,
                  client: StripeClient, governor: Governor, accounts: Sequence[Account],
-                 stream_state: StreamState, messages: StreamMessages) -> None:
+                 stream_state: StreamState, messages: StreamMessages,
+                 events: EventPages | None = None) -> None:
         self._resource = resource
+        self._events = events
         self._sync_mode = sync_mode
         self._config = config
         self._client = client
@@ -114,7 +117,7 @@ class AccountLanes(PartitionGenerator):
         lane = Lane(account.key, slot, client, account.id, created, isolated=True)
         return StreamSync(self._resource, self._sync_mode, config=self._config, lane=lane,
                           governor=self._governor, stream_state=self._stream_state,
-                          messages=self._messages)
+                          messages=self._messages, events=self._events)
 
     def generate(self) -> Iterable[Partition]:
         started = time.monotonic()

@@ -17,6 +17,7 @@ from airbyte_cdk.sources.streams.concurrent.partitions.partition import Partitio
 from airbyte_cdk.sources.types import Record
 
 from source_stripe_conduit.iterator.cdc import EventsFrom, read_events_page
+from source_stripe_conduit.iterator.event_pages import AccountEvents
 from source_stripe_conduit.iterator.phase import read_horizon
 from source_stripe_conduit.iterator.position import CDC, Position, Range
 from source_stripe_conduit.iterator.snapshot import SnapshotPage, read_range_page
@@ -38,6 +39,9 @@ class Reading:
     version: str
     account_id: str | None = None
     """The account whose data this is (None: the key's own); every record carries it."""
+    events: AccountEvents | None = None
+    """The account's event pages shared by every stream following changes (None: this
+    stream reads its own, filtered to its types)."""
 
 
 @dataclass(frozen=True)
@@ -174,7 +178,7 @@ class EventsPartition(PagePartition):
             page = read_events_page(reading.client, reading.resource, self.position,
                                     start=self.start, upper=self.horizon,
                                     batch_size=reading.batch_size, hydrate=reading.hydrate,
-                                    version=reading.version)
+                                    version=reading.version, shared=reading.events)
         except StripeError as error:
             if not (error.aged_out and self.start == "cursor"):
                 raise

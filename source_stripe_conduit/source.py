@@ -47,6 +47,7 @@ from source_stripe_conduit.availability import (
 )
 from source_stripe_conduit.config import SPEC, Config, ConfigError, parse_config, prepare
 from source_stripe_conduit.governor import MAX_PAGES_IN_FLIGHT, Governor
+from source_stripe_conduit.iterator.event_pages import EventPages
 from source_stripe_conduit.lanes import AccountLanes
 from source_stripe_conduit.messages import StreamMessages
 from source_stripe_conduit.resources import BY_STREAM, RESOURCES, Resource
@@ -182,6 +183,7 @@ class SourceStripeConduit(Source):
         repository = ConcurrentMessageRepository(queue, InMemoryMessageRepository())
         streams: list[DefaultStream] = []
         accounts = _accounts_or_raise(parsed, client, logger) if parsed.many_accounts else []
+        events = EventPages() if _following_changes(catalog) > 1 else None
         for configured in catalog.streams:
             resource = BY_STREAM.get(configured.stream.name)
             if resource is None:
@@ -191,7 +193,7 @@ class SourceStripeConduit(Source):
             streams.append(_stream(resource, configured.sync_mode, parsed, client, governor,
                                    accounts, StreamMessages(resource.stream, repository,
                                                             resource.event_object),
-                                   state_manager, logger))
+                                   state_manager, logger, events))
         if not streams:
             return
         # Every stream's generator runs at once (they mostly wait for their pages); the rest of
@@ -210,9 +212,18 @@ class SourceStripeConduit(Source):
             governor.close()
 
 
+def _following_changes(catalog: ConfiguredAirbyteCatalog) -> int:
+    """How many streams of the catalog follow changes through events."""
+    return sum(1 for configured in catalog.streams
+               if (resource := BY_STREAM.get(configured.stream.name)) is not None
+               and configured.sync_mode == SyncMode.incremental and resource.events
+               and not resource.append_only)
+
+
 def _stream(resource: Resource, sync_mode: SyncMode, config: Config, client: StripeClient,
             governor: Governor, accounts: list[Account], messages: StreamMessages,
-            state_manager: ConnectorStateManager, logger: logging.Logger) -> DefaultStream:
+            state_manager: ConnectorStateManager, logger: logging.Logger,
+            events: EventPages | None) -> DefaultStream:
     """One stream for the CDK: its accounts read by lanes, or its one account directly."""
     owner = Owner(config.livemode, config.account_id, client.account_id)
     stream_state = StreamState(resource.stream, messages, state_manager,
@@ -225,12 +236,12 @@ def _stream(resource: Resource, sync_mode: SyncMode, config: Config, client: Str
                 messages.warn(_without_platform(resource, config))
         sync = AccountLanes(resource, sync_mode, config=config, client=client,
                             governor=governor, accounts=accounts, stream_state=stream_state,
-                            messages=messages)
+                            messages=messages, events=events)
     else:
         lane = Lane(home_key(config), resource.stream, client, config.account_id,
                     client.account_created)
         sync = StreamSync(resource, sync_mode, config=config, lane=lane, governor=governor,
-                          stream_state=stream_state, messages=messages)
+                          stream_state=stream_state, messages=messages, events=events)
     return DefaultStream(
         partition_generator=sync,
         name=resource.stream,

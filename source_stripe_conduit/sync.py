@@ -33,7 +33,8 @@ from airbyte_cdk.sources.types import Record
 from source_stripe_conduit.config import Config
 from source_stripe_conduit.governor import Cancelled, Governor
 from source_stripe_conduit.iterator import phase, planning
-from source_stripe_conduit.iterator.cdc import cdc_start
+from source_stripe_conduit.iterator.cdc import cdc_start, newest_event
+from source_stripe_conduit.iterator.event_pages import EventPages
 from source_stripe_conduit.iterator.position import SNAPSHOT, Position, Range
 from source_stripe_conduit.messages import StreamMessages, Tally
 from source_stripe_conduit.partitions import (
@@ -47,6 +48,7 @@ from source_stripe_conduit.partitions import (
 from source_stripe_conduit.resources import Resource
 from source_stripe_conduit.stream_state import StreamState
 from source_stripe_conduit.transport.client import StripeClient
+from source_stripe_conduit.transport.errors import StripeRequestFailed
 
 
 class PositionCursor(Cursor):
@@ -96,15 +98,17 @@ class Lane:
 class StreamSync(PartitionGenerator):
     def __init__(self, resource: Resource, sync_mode: SyncMode, *, config: Config,
                  lane: Lane, governor: Governor, stream_state: StreamState,
-                 messages: StreamMessages) -> None:
+                 messages: StreamMessages, events: EventPages | None = None) -> None:
         self.resource = resource
         self.name = resource.stream
         self.lane = lane
         incremental = sync_mode == SyncMode.incremental and resource.incremental
         self._settings = phase.Settings(incremental, config.snapshot, config.start_date,
                                         config.lag_seconds)
+        shared = events.of(lane.account_id) if events is not None and incremental \
+            and resource.events and not resource.append_only else None
         self._reading = Reading(lane.client, resource, config.batch_size, config.lag_seconds,
-                                config.hydrate, config.stripe_version, lane.account_id)
+                                config.hydrate, config.stripe_version, lane.account_id, shared)
         self._governor = governor
         self._stream_state = stream_state
         self._messages = messages
@@ -155,6 +159,9 @@ class StreamSync(PartitionGenerator):
             return
         now = self._server_time()
         horizon = phase.read_horizon(now, self._settings.lag_seconds)
+        if self._reading.events is not None:
+            # Every stream of the account reads events up to one horizon: the same pages.
+            horizon = self._reading.events.horizon(lambda: horizon)
         if self.resource.append_only:
             catch_up = phase.catch_up(self.resource, self._current(), horizon, now)
             if catch_up is not None:
@@ -244,13 +251,24 @@ class StreamSync(PartitionGenerator):
             if self.failure:
                 return
             if isinstance(partition.outcome, EventsRead) and not partition.outcome.has_more:
+                anchor = self._anchor(horizon) if self._current().cursor is None else None
                 with self._cond:
-                    caught_up = phase.caught_up(self._current(), horizon)
+                    caught_up = phase.caught_up(self._current(), horizon, anchor)
                     if caught_up is not None:
                         self._position = caught_up
                 if caught_up is not None:
                     self._stream_state.moved()
                 return
+
+    def _anchor(self, horizon: int) -> tuple[str, int] | None:
+        """A cursor for a position that has none (no event since its start): one request,
+        shared by the account's streams. Without it the next sync still reads from
+        ``created_at``, only at more cost: so a failure here fails nothing."""
+        try:
+            return newest_event(self.lane.client, self.resource, upper=horizon,
+                                shared=self._reading.events)
+        except StripeRequestFailed:
+            return None
 
     def _started_page(self, partition: PagePartition) -> PagePartition:
         with self._cond:

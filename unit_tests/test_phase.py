@@ -156,3 +156,12 @@ def test_with_snapshot_off_a_position_past_event_retention_follows_changes_from_
     assert step.position == Position.cdc(NOW - 31)
     assert step.warning is not None and "snapshot is off" in step.warning \
         and "full refresh" in step.warning
+
+
+def test_a_caught_up_position_without_a_cursor_takes_the_newest_event_as_its_cursor() -> None:
+    bare = Position.cdc(NOW - DAY)
+    assert phase.caught_up(bare, NOW - 1, ("evt_9", NOW - 7)) == Position(
+        CDC, NOW, "evt_9", cursor_created=NOW - 7)
+    kept = Position(CDC, NOW - DAY, "evt_1", cursor_created=NOW - 9)
+    assert phase.caught_up(kept, NOW - 1, ("evt_9", NOW - 7)) == Position(
+        CDC, NOW, "evt_1", cursor_created=NOW - 9)

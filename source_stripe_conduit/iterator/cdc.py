@@ -16,15 +16,16 @@ consistent, and an event that becomes visible late must not land behind a cursor
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from source_stripe_conduit.iterator.children import children, embedded_page
+from source_stripe_conduit.iterator.event_pages import EVENTS_PATH, AccountEvents
 from source_stripe_conduit.iterator.position import Position
 from source_stripe_conduit.records import observed
 from source_stripe_conduit.resources import MAX_EVENT_TYPES_PER_REQUEST, Op, Resource
-from source_stripe_conduit.transport.client import StripeClient
+from source_stripe_conduit.transport.client import Page, StripeClient
 from source_stripe_conduit.transport.errors import StripeError
 
 # Stripe lists events of the last 30 days. A position is treated as at risk an hour before
@@ -79,21 +80,27 @@ def event_type_params(resource: Resource) -> list[tuple[str, str]]:
 
 def read_events_page(client: StripeClient, resource: Resource, position: Position, *,
                      start: EventsFrom, upper: int, batch_size: int, hydrate: str = "never",
-                     version: str = "") -> EventsPage:
+                     version: str = "", shared: AccountEvents | None = None) -> EventsPage:
+    """One page of ``resource``'s changes; with ``shared``, from the account's event pages
+    that every stream following changes reads (``event_pages.py``), else from its own."""
+    def fetch(params: list[tuple[str, str | int]]) -> Page:
+        if shared is not None:
+            return shared.page(client, resource.stream, params)
+        return client.list_page(resource.stream, EVENTS_PATH, params)
+
     base: list[tuple[str, str | int]] = [("limit", batch_size), ("created[lte]", upper),
-                                         *event_type_params(resource)]
+                                         *(event_type_params(resource) if shared is None
+                                           else ())]
     if start == "cursor":
         assert position.cursor is not None
-        page = client.list_page(resource.stream, "/v1/events",
-                                [*base, ("ending_before", position.cursor)])
+        page = fetch([*base, ("ending_before", position.cursor)])
         events, has_more = page.data, page.has_more
     else:
-        events, has_more = _oldest_page(client, resource,
-                                        [*base, ("created[gte]", position.created_at)])
+        events, has_more = _oldest_page(fetch, [*base, ("created[gte]", position.created_at)])
     events = events[::-1]
     # The cursor moves to the newest event read, whether or not this stream keeps it.
     newest = (events[-1]["id"], int(events[-1]["created"])) if events else None
-    if len(resource.event_types) > MAX_EVENT_TYPES_PER_REQUEST:
+    if shared is not None or len(resource.event_types) > MAX_EVENT_TYPES_PER_REQUEST:
         events = [e for e in events if e.get("type") in resource.events]
     if position.index and start == "cursor":
         # A Conduit position can point inside a page: that many records are already out.
@@ -114,13 +121,26 @@ def read_events_page(client: StripeClient, resource: Resource, position: Positio
     return EventsPage(records, newest, has_more, skipped, tuple(warnings))
 
 
-def _oldest_page(client: StripeClient, resource: Resource,
+def newest_event(client: StripeClient, resource: Resource, *, upper: int,
+                 shared: AccountEvents | None = None) -> tuple[str, int] | None:
+    """The newest event (of the stream's types, or of every type when shared) up to ``upper``:
+    a cursor for a position that has none, so that the next sync reads forward from it rather
+    than walking back through pages from its ``created_at``. Nothing after it is up to
+    ``upper``, so no change is stepped over."""
+    params: list[tuple[str, str | int]] = [
+        ("limit", 1), ("created[lte]", upper),
+        *(event_type_params(resource) if shared is None else ())]
+    page = shared.page(client, resource.stream, params) if shared is not None \
+        else client.list_page(resource.stream, EVENTS_PATH, params)
+    return (page.data[0]["id"], int(page.data[0]["created"])) if page.data else None
+
+
+def _oldest_page(fetch: Callable[[list[tuple[str, str | int]]], Page],
                  params: list[tuple[str, str | int]]) -> tuple[list[dict[str, Any]], bool]:
-    page = client.list_page(resource.stream, "/v1/events", params)
+    page = fetch(params)
     walked = False
     while page.has_more and page.data:
-        older = client.list_page(resource.stream, "/v1/events",
-                                 [*params, ("starting_after", page.data[-1]["id"])])
+        older = fetch([*params, ("starting_after", page.data[-1]["id"])])
         if not older.data:
             # has_more promised more and none came: this page is the oldest there is.
             break

@@ -114,9 +114,14 @@ def catch_up(resource: Resource, position: Position, horizon: int, now: int) -> 
                 warning)
 
 
-def caught_up(position: Position, horizon: int) -> Position | None:
+def caught_up(position: Position, horizon: int,
+              anchor: tuple[str, int] | None = None) -> Position | None:
     """Every event up to ``horizon`` is out: later reads start after it even if the cursor
-    event ages out of retention in a quiet month (None: the position is already past it)."""
+    event ages out of retention in a quiet month (None: the position is already past it).
+    ``anchor``, the newest event up to ``horizon``, is the cursor of a position without one."""
     if position.created_at > horizon:
         return None
-    return Position(CDC, horizon + 1, position.cursor, 0, (), position.cursor_created)
+    cursor, cursor_created = position.cursor, position.cursor_created
+    if cursor is None and anchor is not None:
+        cursor, cursor_created = anchor
+    return Position(CDC, horizon + 1, cursor, 0, (), cursor_created)

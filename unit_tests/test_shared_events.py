@@ -1,0 +1,85 @@
+"""Streams following changes share the account's event pages: what a sync costs in reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airbyte_cdk.models import SyncMode
+from airbyte_cdk.test.catalog_builder import CatalogBuilder
+from helpers import (
+    DAY,
+    NOW,
+    FakeStripe,
+    config,
+    record_data,
+    run_read,
+    state_of,
+    stream_states,
+)
+
+from source_stripe_conduit.resources import RESOURCES
+
+INCREMENTAL = SyncMode.incremental
+FOLLOWING = [r for r in RESOURCES if r.events and not r.append_only and not r.parent]
+OBJECTS = {"customers": "/v1/customers", "products": "/v1/products", "coupons": "/v1/coupons"}
+
+
+def _catalog(streams: list[str]) -> Any:
+    builder = CatalogBuilder()
+    for stream in streams:
+        builder.with_stream(stream, INCREMENTAL)
+    return builder.build()
+
+
+def _states(output: Any, streams: list[str]) -> list[Any]:
+    return [message for stream in streams
+            for message in state_of(stream, stream_states(output, stream)[-1])]
+
+
+def _seed(fake: FakeStripe) -> None:
+    """Objects and the events of their creation, days before the first sync."""
+    for stream, path in OBJECTS.items():
+        obj = stream[:-1]
+        for n in range(3):
+            made = fake.add(path, {"id": f"{stream[:3]}_{n}Shared", "object": obj,
+                                   "created": NOW - 10 * DAY + n})
+            fake.add_event(f"{obj}.created", made, NOW - 10 * DAY + n)
+
+
+def test_an_idle_incremental_sync_of_every_stream_costs_at_most_three_requests(
+        fake: FakeStripe) -> None:
+    _seed(fake)
+    streams = [r.stream for r in FOLLOWING]
+    first = run_read(config(lag_seconds=0), _catalog(streams))
+    assert not first.errors
+    fake.now = NOW + 3600
+    fake.requests.clear()
+    idle = run_read(config(lag_seconds=0), _catalog(streams), state=_states(first, streams))
+    assert not idle.errors and record_data(idle) == []
+    asked = [f"{r.path}?{dict(r.params)}" for r in fake.requests]
+    assert len(asked) <= 3, asked
+    assert sum(1 for r in fake.requests if r.path == "/v1/events") == 1
+
+
+def test_changes_of_many_streams_are_read_from_one_sequence_of_event_pages(
+        fake: FakeStripe) -> None:
+    _seed(fake)
+    streams = ["customers", "products", "coupons"]
+    first = run_read(config(lag_seconds=0, batch_size=10), _catalog(streams))
+    fake.now = NOW + 3600
+    changes = 0
+    for n in range(45):
+        stream = streams[n % 3]
+        obj = {"id": f"{stream[:3]}_{n % 3}Shared", "object": stream[:-1],
+               "created": NOW - 10 * DAY, "version": n}
+        fake.add_event(f"{stream[:-1]}.updated", obj, NOW + 10 + n)
+        changes += 1
+    fake.requests.clear()
+    second = run_read(config(lag_seconds=0, batch_size=10), _catalog(streams),
+                      state=_states(first, streams))
+    assert not second.errors
+    got = {(r["id"], r["version"]) for r in record_data(second)}
+    assert len(got) == changes
+    event_pages = [r for r in fake.requests if r.path == "/v1/events"]
+    # 45 events in pages of 10: five pages, each fetched once for the three streams.
+    assert len(event_pages) <= 5 + 1, [dict(r.params) for r in event_pages]
