@@ -23,7 +23,35 @@ from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 from airbyte_cdk.sources.message import MessageRepository
 from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 
-from source_stripe_conduit.transport.client import StreamCounters
+from source_stripe_conduit.transport.client import StreamCounters, SyncTotals
+
+_KINDS = (("list_pages", "list page"), ("event_pages", "event page"), ("retrieves", "retrieve"),
+          ("child_lists", "child list"))
+
+
+def describe_requests(counters: StreamCounters) -> str:
+    """The requests a read sent, by kind, its retries and its 429s by reason: "12 requests
+    (10 list pages, 2 retrieves), 1 retries, 1 rate-limited (429: 1 global-rate)"."""
+    kinds = ", ".join(f"{n} {name}{'s' if n != 1 else ''}" for n, name in
+                      ((getattr(counters, attribute), name) for attribute, name in _KINDS) if n)
+    reasons = ", ".join(f"{n} {reason}" for reason, n in
+                        sorted(counters.rate_limited_by_reason.items()))
+    return (f"{counters.attempts} requests" + (f" ({kinds})" if kinds else "")
+            + f", {counters.retries} retries, {counters.rate_limited} rate-limited (429"
+            + (f": {reasons}" if reasons else "") + ")")
+
+
+def sync_summary_text(totals: SyncTotals, seconds: float) -> str:
+    """The line that says what a whole sync cost (``StripeClient.totals()``)."""
+    return (f"Sync done: {describe_requests(totals)}, slowed for {totals.yielded_seconds:.1f} s "
+            f"to give way to the account's other traffic, {seconds:.1f} s")
+
+
+def sync_summary(repository: MessageRepository, totals: SyncTotals, seconds: float) -> None:
+    """What a whole sync cost, logged once at its end, behind the last stream's messages."""
+    repository.emit_message(AirbyteMessage(
+        type=MessageType.LOG,
+        log=AirbyteLogMessage(level=Level.INFO, message=sync_summary_text(totals, seconds))))
 
 
 @dataclass
@@ -82,8 +110,7 @@ class StreamMessages:
         of = f" of {accounts} accounts" if accounts is not None else ""
         self._log(Level.INFO,
                   f"Stream '{self._stream}' done{of}: {records} records, {pages} pages, "
-                  f"{counters.attempts} requests, {counters.retries} retries, "
-                  f"{counters.rate_limited} rate-limited (429), {seconds:.1f} s")
+                  f"{describe_requests(counters)}, {seconds:.1f} s")
 
     def _log(self, level: Level, text: str) -> None:
         self._repository.emit_message(AirbyteMessage(

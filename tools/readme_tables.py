@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from source_stripe_conduit.config import SPEC
+from source_stripe_conduit.config import BY_NAME, SPEC
 from source_stripe_conduit.resources import EVENTS_PERMISSION, RESOURCES, Op
 
 
@@ -54,7 +54,13 @@ def config_table() -> str:
         kind = prop.get("type", "")
         if isinstance(kind, list):
             kind = "/".join(kind)
-        default = "required" if name in required else f"`{prop['default']}`" if "default" in prop else "none"
+        if name in required:
+            default = "required"
+        elif "default" in prop:
+            default = f"`{prop['default']}`"
+        else:
+            # A default that follows the key's mode (its meaning says which) is not the spec's.
+            default = "by key mode" if BY_NAME[name].mode_default is not None else "none"
         text = prop.get("description", prop.get("title", ""))
         for key in ("minimum", "maximum"):
             if key in prop:

@@ -40,6 +40,11 @@ from source_stripe_conduit.config import (
     parse_config,
     prepare,
 )
+from source_stripe_conduit.config.model import (
+    ENDPOINT_REQUESTS_PER_SECOND,
+    LIVE_RATE_SHARE,
+    TEST_RATE_SHARE,
+)
 from source_stripe_conduit.resources import BY_STREAM
 from source_stripe_conduit.source import SourceStripeConduit
 
@@ -168,7 +173,9 @@ def test_defaults() -> None:
 
 @pytest.mark.parametrize("key, rate", [
     ("sk_test_abc", TEST_REQUESTS_PER_SECOND), ("rk_test_abc", TEST_REQUESTS_PER_SECOND),
-    ("sk_live_abc", LIVE_REQUESTS_PER_SECOND), ("rk_live_abc", LIVE_REQUESTS_PER_SECOND),
+    # Live: the default share of Stripe's limit (issue 17), the merchant keeps the rest.
+    ("sk_live_abc", LIVE_REQUESTS_PER_SECOND * LIVE_RATE_SHARE),
+    ("rk_live_abc", LIVE_REQUESTS_PER_SECOND * LIVE_RATE_SHARE),
 ])
 def test_default_account_rate_follows_the_key_mode(key: str, rate: float) -> None:
     # The official connector gives rk_test_ keys the live rate: not here.
@@ -340,7 +347,7 @@ def test_left_out_fields_take_the_row_default_and_the_rate_follows_the_key() -> 
     for f in FIELDS:
         if f.default is not None:
             assert getattr(parsed, f.target) == f.default, f.name
-    assert parsed.requests_per_second == LIVE_REQUESTS_PER_SECOND
+    assert parsed.requests_per_second == LIVE_REQUESTS_PER_SECOND * LIVE_RATE_SHARE
 
 
 def test_prepare_gives_every_field_as_the_connector_uses_it_and_dates_as_written() -> None:
@@ -503,3 +510,72 @@ def test_a_shard_is_its_index_and_count() -> None:
     parsed = parse_config(config(connected_accounts="all", account_shard=" 2 / 8 "))
     assert parsed.account_shard == (2, 8)
     assert parse_config(config(connected_accounts="all")).account_rate_limits == "shared"
+
+
+# -- rate_share: the sync's part of the account's limits (issue 17) --------------------------------
+
+LIVE_KEY, TEST_KEY = "sk_live_51RateShareLive", "sk_test_51RateShareTest"
+
+
+@pytest.mark.parametrize("key, share", [(LIVE_KEY, 0.5), ("rk_live_abc", 0.5), (TEST_KEY, 1.0),
+                                        ("rk_test_abc", 1.0)])
+def test_rate_share_defaults_to_half_live_and_all_in_a_sandbox(key: str, share: float) -> None:
+    parsed = parse_config({"secret_key": key})
+    stripes = LIVE_REQUESTS_PER_SECOND if "_live_" in key else TEST_REQUESTS_PER_SECOND
+    assert (LIVE_RATE_SHARE, TEST_RATE_SHARE) == (0.5, 1.0)
+    assert parsed.rate_share == share
+    assert parsed.requests_per_second == share * stripes
+    assert parsed.endpoint_requests_per_second == share * ENDPOINT_REQUESTS_PER_SECOND
+
+
+def test_a_given_share_applies_to_stripes_limits() -> None:
+    parsed = parse_config({"secret_key": LIVE_KEY, "rate_share": "0.2"})
+    assert (parsed.rate_share, parsed.requests_per_second, parsed.endpoint_requests_per_second) \
+        == (0.2, 20.0, 5.0)
+    sandbox = parse_config({"secret_key": TEST_KEY, "rate_share": 0.5})
+    assert (sandbox.requests_per_second, sandbox.endpoint_requests_per_second) == (12.5, 12.5)
+
+
+def test_a_given_rate_is_used_as_given_unless_the_share_is_given_too() -> None:
+    alone = parse_config({"secret_key": LIVE_KEY, "requests_per_second": 40})
+    # The endpoint rate left out is still the default share of Stripe's.
+    assert (alone.requests_per_second, alone.endpoint_requests_per_second) == (40.0, 12.5)
+    both = parse_config({"secret_key": LIVE_KEY, "requests_per_second": 40,
+                         "endpoint_requests_per_second": 10})
+    assert (both.requests_per_second, both.endpoint_requests_per_second) == (40.0, 10.0)
+    shared = parse_config({"secret_key": LIVE_KEY, "requests_per_second": 40,
+                           "endpoint_requests_per_second": 10, "rate_share": 0.25})
+    assert (shared.requests_per_second, shared.endpoint_requests_per_second) == (10.0, 2.5)
+    whole = parse_config({"secret_key": LIVE_KEY, "rate_share": 1})
+    assert (whole.requests_per_second, whole.endpoint_requests_per_second) == (100.0, 25.0)
+
+
+@pytest.mark.parametrize("config_in", [
+    {"secret_key": LIVE_KEY, "requests_per_second": 40, "rate_share": 0.5},
+    {"secret_key": LIVE_KEY, "endpoint_requests_per_second": "10", "rate_share": "0.5"},
+    {"secret_key": LIVE_KEY, "requests_per_second": 40},
+    {"secret_key": LIVE_KEY, "rate_share": 0.3},
+])
+def test_a_prepared_config_parses_to_the_same_rates(config_in: dict[str, Any]) -> None:
+    # prepare runs before parse_config on every command: the share applies once, not twice.
+    once = parse_config(config_in)
+    prepared = prepare(config_in)
+    assert parse_config(prepared) == once
+    assert parse_config(prepare(prepared)) == once
+
+
+@pytest.mark.parametrize("value", [0, -0.5, 1.01, 2, "half", float("nan"), True])
+def test_a_share_outside_zero_to_one_is_refused_naming_the_field(value: Any) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config({"secret_key": LIVE_KEY, "rate_share": value})
+    assert raised.value.field == "rate_share"
+    assert str(raised.value).startswith("Config field 'rate_share': must ")
+
+
+def test_the_spec_offers_no_rate_default_that_a_form_would_write_back() -> None:
+    # A default in the spec is written into the config by Airbyte's form: the rate would then
+    # be "given", and rate_share would no longer apply to it.
+    for name in ("rate_share", "requests_per_second", "endpoint_requests_per_second"):
+        assert "default" not in SPEC["properties"][name], name
+    assert SPEC["properties"]["rate_share"]["exclusiveMinimum"] == 0
+    assert SPEC["properties"]["rate_share"]["maximum"] == 1

@@ -13,7 +13,9 @@ from source_stripe_conduit.config.model import (
     DEFAULT_STRIPE_VERSION,
     DEFAULT_TIMEOUT_SECONDS,
     ENDPOINT_REQUESTS_PER_SECOND,
+    LIVE_RATE_SHARE,
     LIVE_REQUESTS_PER_SECOND,
+    TEST_RATE_SHARE,
     TEST_REQUESTS_PER_SECOND,
     Field,
 )
@@ -47,20 +49,33 @@ FIELDS: tuple[Field, ...] = (
           default=DEFAULT_LAG_SECONDS,
           description="How far behind now change capture stops. Stripe's event list is "
           "eventually consistent: an event can appear seconds after it happened."),
-    Field("requests_per_second", "number", "number", "Account rate limit", 7,
-          exclusive_minimum=0, hidden_maximum=100_000,
+    # Read before the rates it scales. No spec default for any of the three: Airbyte's form
+    # would write it into the config, and a rate given is used as given.
+    Field("rate_share", "number", "number", "Share of the account's rate limits", 7,
+          exclusive_minimum=0, maximum=1, mode_default=(TEST_RATE_SHARE, LIVE_RATE_SHARE),
+          description="The share of Stripe's rate limits (the account's and each endpoint's) "
+          "the sync may use. The limits are the account's: the merchant's own requests, live "
+          "charges among them, need the rest. Default: 0.5 with a live key, 1 with a test "
+          "key. The sync also slows down for a while whenever Stripe refuses requests for "
+          "those limits."),
+    Field("requests_per_second", "number", "number", "Account rate limit", 8,
+          exclusive_minimum=0, hidden_maximum=100_000, scaled_by="rate_share",
           mode_default=(TEST_REQUESTS_PER_SECOND, LIVE_REQUESTS_PER_SECOND),
-          description="Requests per second for the whole sync. Default: Stripe's, 100 "
-          "for live keys and 25 for test keys."),
-    Field("endpoint_requests_per_second", "number", "number", "Per-endpoint rate limit", 8,
-          exclusive_minimum=0, hidden_maximum=100_000, default=ENDPOINT_REQUESTS_PER_SECOND,
-          description="Requests per second to any one endpoint (Stripe's default: 25)."),
-    Field("max_retries", "integer", "integer", "Retries", 9, minimum=0, maximum=10,
+          description="Requests per second for the whole sync. Default: rate_share of "
+          "Stripe's limit (100 for live keys, 25 for test keys). Given, it is used as is, or "
+          "times rate_share if that is given too."),
+    Field("endpoint_requests_per_second", "number", "number", "Per-endpoint rate limit", 9,
+          exclusive_minimum=0, hidden_maximum=100_000, scaled_by="rate_share",
+          mode_default=(ENDPOINT_REQUESTS_PER_SECOND, ENDPOINT_REQUESTS_PER_SECOND),
+          description="Requests per second to any one endpoint. Default: rate_share of "
+          "Stripe's limit (25). Given, it is used as is, or times rate_share if that is given "
+          "too."),
+    Field("max_retries", "integer", "integer", "Retries", 10, minimum=0, maximum=10,
           default=DEFAULT_MAX_RETRIES,
           description="Retries of a request after a 429, a 5xx or a dropped connection."),
-    Field("request_timeout_seconds", "number", "number", "Request timeout (seconds)", 10,
+    Field("request_timeout_seconds", "number", "number", "Request timeout (seconds)", 11,
           exclusive_minimum=0, maximum=600, default=DEFAULT_TIMEOUT_SECONDS),
-    Field("stripe_version", "string", "version", "Stripe API version", 11,
+    Field("stripe_version", "string", "version", "Stripe API version", 12,
           default=DEFAULT_STRIPE_VERSION,
           description="Sent as Stripe-Version. The stream schemas describe 2024-06-20."),
     Field("api_base", "string", "api_base", "API base URL", 14, default=DEFAULT_API_BASE,

@@ -18,6 +18,12 @@ DEFAULT_TIMEOUT_SECONDS = 60.0
 LIVE_REQUESTS_PER_SECOND = 100.0
 TEST_REQUESTS_PER_SECOND = 25.0
 ENDPOINT_REQUESTS_PER_SECOND = 25.0
+# The share of those limits a sync uses by default. Stripe's limits are the account's, and in
+# live mode the merchant's own integration spends them too: Stripe's advice is to keep
+# background jobs to a subset of the limit "to allow time-sensitive events such as live
+# charges to succeed". A sandbox serves no customer: the whole limit.
+LIVE_RATE_SHARE = 0.5
+TEST_RATE_SHARE = 1.0
 
 _KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9_]+$")
 _VERSION_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z_]+)?$")
@@ -44,8 +50,11 @@ class Config:
     streams: tuple[str, ...] = ()
     batch_size: int = DEFAULT_BATCH_SIZE
     lag_seconds: int = DEFAULT_LAG_SECONDS
+    rate_share: float = TEST_RATE_SHARE
     requests_per_second: float = TEST_REQUESTS_PER_SECOND
+    """The account's rate the sync uses: ``rate_share`` of Stripe's limit, or as given."""
     endpoint_requests_per_second: float = ENDPOINT_REQUESTS_PER_SECOND
+    """Any one endpoint's rate the sync uses, the same way."""
     max_retries: int = DEFAULT_MAX_RETRIES
     request_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     stripe_version: str = DEFAULT_STRIPE_VERSION
@@ -97,6 +106,9 @@ class Field:
     missing: str | None = None  # a required field's problem when it is left out
     mode_default: tuple[Any, Any] | None = None  # (test, live): the default follows the key
     attribute: str | None = None  # the Config field, where not ``name``
+    # A share field read before this one (rate_share): a value left out is the default times
+    # the share; a value given is used as given, unless the share is given too.
+    scaled_by: str | None = None
 
     @property
     def target(self) -> str:

@@ -31,7 +31,7 @@ CONFIG_ERROR_KEY = "_config_error"
 def prepare(raw: Mapping[str, Any]) -> dict[str, Any]:
     config = normalize(raw)
     try:
-        parsed = parse_config(config)
+        parse_config(config)
     except ConfigError as error:
         if error.field == "secret_key":
             config["secret_key"] = ""
@@ -46,7 +46,9 @@ def prepare(raw: Mapping[str, Any]) -> dict[str, Any]:
     for field in FIELDS:
         if field.name not in config or field.kind == "date" or _absent(config[field.name]):
             continue
-        value = getattr(parsed, field.target)
+        # Each value as given, parsed: a rate times rate_share would be scaled once more
+        # when this config is parsed again.
+        value = _PARSERS[field.kind](field, config[field.name])
         if field.kind == "shard":
             value = f"{value[0]}/{value[1]}"
         config[field.name] = list(value) if isinstance(value, tuple) else value
@@ -61,7 +63,8 @@ def parse_config(raw: Mapping[str, Any]) -> Config:
     parsed: dict[str, Any] = {}
     for field in FIELDS:
         value = values.get(field.name)
-        if not _absent(value):
+        given = not _absent(value)
+        if given:
             parsed[field.target] = _PARSERS[field.kind](field, value)
         elif field.missing:
             raise ConfigError(field.name, field.missing)
@@ -69,6 +72,10 @@ def parse_config(raw: Mapping[str, Any]) -> Config:
             parsed[field.target] = field.default
         elif field.mode_default is not None:
             parsed[field.target] = field.mode_default["_live_" in parsed["secret_key"]]
+        share = field.scaled_by
+        # A rate given before rate_share existed keeps meaning what the sync uses.
+        if share is not None and (not given or not _absent(values.get(share))):
+            parsed[field.target] *= parsed[BY_NAME[share].target]
     return _accounts_checked(Config(**parsed), values)
 
 

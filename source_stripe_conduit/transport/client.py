@@ -1,9 +1,11 @@
 """Stripe's HTTP API as the iterators need it: one list page at a time.
 
 Built on the CDK's ``HttpClient`` (retries, backoff, the rate budget, secret filtering); this
-module adds Stripe's headers, its error bodies, counters for the end-of-stream summary, and
-says which stream, account and answer a retry or a failure is about: the CDK knows none of
-them, and words every retry as a rate limit.
+module adds Stripe's headers, its error bodies, counters for the end-of-stream summary (what
+the sync cost, by kind of request), and says which stream, account and answer a retry or a
+failure is about: the CDK knows none of them, and words every retry as a rate limit. Every
+answer also goes to the rate budget, which slows the sync when Stripe refuses it for the
+account's limits (pacing.py).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
@@ -31,7 +33,14 @@ from requests.adapters import HTTPAdapter
 
 from source_stripe_conduit.config import Config
 from source_stripe_conduit.governor import MAX_PAGES_IN_FLIGHT
-from source_stripe_conduit.transport.budget import StripeAPIBudget
+from source_stripe_conduit.transport.budget import (
+    CHILD_LIST,
+    EVENT_PAGE,
+    LIST_PAGE,
+    RETRIEVE,
+    StripeAPIBudget,
+    request_kind,
+)
 from source_stripe_conduit.transport.errors import (
     CDK_ADDED_SECONDS,
     StripeBackoffStrategy,
@@ -40,6 +49,8 @@ from source_stripe_conduit.transport.errors import (
     account_label,
     describe_attempt,
     raise_for_stripe_error,
+    rate_limited_reason,
+    stripe_error_body,
 )
 
 Params = Sequence[tuple[str, str | int]]
@@ -147,10 +158,40 @@ class StreamCounters:
     attempts: int = 0
     """Every response received, retried ones included."""
     rate_limited: int = 0
+    # ``attempts`` by kind: what a sync costs against Stripe's read allocation, where every
+    # list page, events page and retrieve counts.
+    list_pages: int = 0
+    event_pages: int = 0
+    retrieves: int = 0
+    child_lists: int = 0
+    rate_limited_by_reason: dict[str, int] = field(default_factory=dict)
+    """429s by the limiter that refused them (``global-rate`` …), or by Stripe's error code
+    where no limiter did (``lock_timeout``)."""
 
     @property
     def retries(self) -> int:
         return max(self.attempts - self.requests, 0)
+
+    def add(self, other: StreamCounters) -> None:
+        for counter in fields(StreamCounters):
+            mine = getattr(self, counter.name)
+            if isinstance(mine, int):
+                setattr(self, counter.name, mine + getattr(other, counter.name))
+        for reason, count in other.rate_limited_by_reason.items():
+            self.rate_limited_by_reason[reason] = self.rate_limited_by_reason.get(reason, 0) + count
+
+
+@dataclass
+class SyncTotals(StreamCounters):
+    """Every stream's counters added up, and the time the sync gave way to the account's
+    other traffic."""
+
+    yielded_seconds: float = 0.0
+    """Seconds during which Stripe's refusals held some rate of the sync below its budget."""
+
+
+_KIND_COUNTER = {LIST_PAGE: "list_pages", EVENT_PAGE: "event_pages", RETRIEVE: "retrieves",
+                 CHILD_LIST: "child_lists"}
 
 
 @dataclass(frozen=True)
@@ -185,6 +226,7 @@ class _Pool:
 class StripeClient:
     def __init__(self, config: Config, logger: logging.Logger) -> None:
         self._config = config
+        self._logger = logger
         self.budget = StripeAPIBudget(config.requests_per_second,
                                       config.endpoint_requests_per_second,
                                       per_account=config.account_rate_limits == "per_account")
@@ -256,6 +298,21 @@ class StripeClient:
     def counters(self, stream: str) -> StreamCounters:
         return self._counters[stream]
 
+    def totals(self) -> SyncTotals:
+        """What the whole sync cost so far: every stream's counters (the account lookup and
+        probes included) added up, and the seconds it gave way (``yielded_seconds``)."""
+        totals = SyncTotals()
+        with self._lock:
+            for counters in self._counters.values():
+                totals.add(counters)
+        totals.yielded_seconds = self.yielded_seconds()
+        return totals
+
+    def yielded_seconds(self) -> float:
+        """Seconds so far during which Stripe's refusals held the sync below its rate budget
+        (the account's, or one endpoint's)."""
+        return self.budget.yielded_seconds()
+
     def look_up_account(self) -> None:
         """Start reading the account (``GET /v1/account``) in the background, once per sync.
         Its creation time bounds how far back its objects can go (where a snapshot's ranges
@@ -326,13 +383,20 @@ class StripeClient:
                     self._clock.offset = offset
             except (TypeError, ValueError):
                 pass
+        for notice in self.budget.answered(response):
+            self._logger.info(notice.describe())
         # Stripe's own time to answer, without the wait in the rate budget before sending:
         # what sizes the number of requests to keep in flight.
         latency = response.elapsed.total_seconds()
         stream = getattr(self._current, "stream", None)
+        if stream is None:
+            return
+        kind = _KIND_COUNTER[request_kind(response.request.url or "")]
+        refused_by: str | None = None
+        if response.status_code == 429:
+            refused_by = (rate_limited_reason(response)
+                          or str(stripe_error_body(response).get("code") or "no reason"))
         with self._lock:
-            if stream is None:
-                return
             # The account lookup, a one-off retrieve, seeds the sync's answer time (so that the
             # first pages of many streams need not go one by one) but no stream's own.
             for key in (None, stream) if stream != ACCOUNT_STREAM else (None,):
@@ -340,8 +404,11 @@ class StripeClient:
                 self._latency[key] = latency if old is None else 0.9 * old + 0.1 * latency
             counters = self._counters[stream]
             counters.attempts += 1
-            if response.status_code == 429:
+            setattr(counters, kind, getattr(counters, kind) + 1)
+            if refused_by is not None:
                 counters.rate_limited += 1
+                counters.rate_limited_by_reason[refused_by] = (
+                    counters.rate_limited_by_reason.get(refused_by, 0) + 1)
 
     def list_page(self, stream: str, path: str, params: Params) -> Page:
         body = self.get(stream, path, params)
