@@ -49,7 +49,7 @@ from source_stripe_conduit.config import SPEC, Config, ConfigError, parse_config
 from source_stripe_conduit.governor import MAX_PAGES_IN_FLIGHT, Governor
 from source_stripe_conduit.iterator.event_pages import EventPages
 from source_stripe_conduit.lanes import AccountLanes
-from source_stripe_conduit.messages import StreamMessages
+from source_stripe_conduit.messages import StreamMessages, sync_summary_text
 from source_stripe_conduit.resources import BY_STREAM, RESOURCES, Resource
 from source_stripe_conduit.stream_state import Owner, StreamState
 from source_stripe_conduit.sync import Lane, StreamSync
@@ -206,10 +206,16 @@ class SourceStripeConduit(Source):
             message_repository=repository,
             queue=queue,
         )
+        started = time.monotonic()
         try:
             yield from source.read(streams)  # type: ignore[arg-type]
         finally:
             governor.close()
+        # What the sync cost the account, once, after every stream: the user compares it with
+        # Stripe's read allocation (the queue behind the repository is no longer read here).
+        yield AirbyteMessage(type=MessageType.LOG, log=AirbyteLogMessage(
+            level=Level.INFO, message=sync_summary_text(client.totals(),
+                                                        time.monotonic() - started)))
 
 
 def _following_changes(catalog: ConfiguredAirbyteCatalog) -> int:

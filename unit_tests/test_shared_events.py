@@ -83,3 +83,11 @@ def test_changes_of_many_streams_are_read_from_one_sequence_of_event_pages(
     event_pages = [r for r in fake.requests if r.path == "/v1/events"]
     # 45 events in pages of 10: five pages, each fetched once for the three streams.
     assert len(event_pages) <= 5 + 1, [dict(r.params) for r in event_pages]
+
+
+def test_a_sync_ends_with_what_it_cost_the_account_by_kind(fake: FakeStripe) -> None:
+    _seed(fake)
+    output = run_read(config(lag_seconds=0), _catalog(["customers", "products"]))
+    [summary] = [m.log.message for m in output.logs
+                 if m.log is not None and m.log.message.startswith("Sync done:")]
+    assert "list page" in summary and "event page" in summary, summary
