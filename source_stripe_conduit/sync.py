@@ -17,7 +17,6 @@ account has one per stream, one of many accounts one per account, run by ``lanes
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
@@ -31,15 +30,17 @@ from airbyte_cdk.sources.streams.concurrent.partitions.partition_generator impor
 from airbyte_cdk.sources.types import Record
 
 from source_stripe_conduit.config import Config
-from source_stripe_conduit.governor import Cancelled, Governor
+from source_stripe_conduit.governor import Governor
 from source_stripe_conduit.iterator import phase, planning
 from source_stripe_conduit.iterator.cdc import cdc_start, newest_event
 from source_stripe_conduit.iterator.event_pages import EventPages
 from source_stripe_conduit.iterator.position import SNAPSHOT, Position, Range
+from source_stripe_conduit.lane_pages import LanePages
 from source_stripe_conduit.messages import StreamMessages, Tally
 from source_stripe_conduit.partitions import (
     EventsPartition,
     EventsRead,
+    Outcome,
     PagePartition,
     RangePartition,
     RangeRead,
@@ -48,7 +49,6 @@ from source_stripe_conduit.partitions import (
 from source_stripe_conduit.resources import Resource
 from source_stripe_conduit.stream_state import StreamState
 from source_stripe_conduit.transport.client import StripeClient
-from source_stripe_conduit.transport.errors import StripeRequestFailed
 
 
 class PositionCursor(Cursor):
@@ -95,13 +95,13 @@ class Lane:
     """A failed page ends this account's read alone, kept to be reported by the stream."""
 
 
-class StreamSync(PartitionGenerator):
+class StreamSync(LanePages, PartitionGenerator):
     def __init__(self, resource: Resource, sync_mode: SyncMode, *, config: Config,
                  lane: Lane, governor: Governor, stream_state: StreamState,
                  messages: StreamMessages, events: EventPages | None = None) -> None:
+        super().__init__(lane, governor)
         self.resource = resource
         self.name = resource.stream
-        self.lane = lane
         incremental = sync_mode == SyncMode.incremental and resource.incremental
         self._settings = phase.Settings(incremental, config.snapshot, config.start_date,
                                         config.lag_seconds)
@@ -109,15 +109,10 @@ class StreamSync(PartitionGenerator):
             and resource.events and not resource.append_only else None
         self._reading = Reading(lane.client, resource, config.batch_size, config.lag_seconds,
                                 config.hydrate, config.stripe_version, lane.account_id, shared)
-        self._governor = governor
         self._stream_state = stream_state
         self._messages = messages
-        self._cond = threading.Condition()
         self._position: Position | None = None
-        self._in_flight: set[PagePartition] = set()
         self._seconds_per_object: dict[Range, float] = {}
-        self.failure: BaseException | None = None  # what ended the read, if it failed
-        self._cancelled = False
         self._provisional = False
         self._estimated = False
         self.tally = Tally()
@@ -188,9 +183,8 @@ class StreamSync(PartitionGenerator):
             self._governor.snapshot_ended(self.lane.slot)
 
     def _idle_ranges(self) -> list[Range]:
-        """The ranges to ask a page of next, once there are any; [] when the snapshot is over,
-        or failed and its pages in flight have ended (so the position the lane leaves holds
-        them). Ranges are cut first where the stream should read more at once."""
+        """The ranges to ask a page of next, cut first where the stream should read more at
+        once; [] when the snapshot is over, or failed and its pages in flight have ended."""
         while True:
             # Where ranges are cut needs the account's creation date: waited for here, not
             # under the lock, and only once a page has told a density.
@@ -198,8 +192,7 @@ class StreamSync(PartitionGenerator):
                 if self._seconds_per_object else planning.STRIPE_EPOCH
             with self._cond:
                 if self.failure:
-                    while self._in_flight and not self._cancelled:
-                        self._cond.wait()
+                    self._drain()
                     return []
                 if not (self._current().ranges or self._in_flight):
                     return []
@@ -245,13 +238,13 @@ class StreamSync(PartitionGenerator):
                 self._reading, self.page_failed, self.page_done, position=position, start=start,
                 horizon=horizon))
             yield partition
-            with self._cond:
-                while partition in self._in_flight and not self._cancelled:
-                    self._cond.wait()
+            self._wait_for(partition)
             if self.failure:
                 return
             if isinstance(partition.outcome, EventsRead) and not partition.outcome.has_more:
-                anchor = self._anchor(horizon) if self._current().cursor is None else None
+                anchor = newest_event(self.lane.client, self.resource, upper=horizon,
+                                      shared=self._reading.events) \
+                    if self._current().cursor is None else None
                 with self._cond:
                     caught_up = phase.caught_up(self._current(), horizon, anchor)
                     if caught_up is not None:
@@ -260,76 +253,25 @@ class StreamSync(PartitionGenerator):
                     self._stream_state.moved()
                 return
 
-    def _anchor(self, horizon: int) -> tuple[str, int] | None:
-        """A cursor for a position that has none (no event since its start): one request,
-        shared by the account's streams. Without it the next sync still reads from
-        ``created_at``, only at more cost: so a failure here fails nothing."""
-        try:
-            return newest_event(self.lane.client, self.resource, upper=horizon,
-                                shared=self._reading.events)
-        except StripeRequestFailed:
-            return None
-
-    def _started_page(self, partition: PagePartition) -> PagePartition:
-        with self._cond:
-            self._in_flight.add(partition)
-        return partition
-
     def _server_time(self) -> int:
         return self.lane.client.server_time(self.name, *self.resource.probe)
 
-    # -- page completion (worker threads) -----------------------------------------------------
+    # -- page completion (worker threads, under the lane's lock) --------------------------------
 
-    def page_done(self, partition: PagePartition) -> None:
-        outcome = partition.outcome
-        if outcome is None:
-            return  # a failed page of an isolated read: page_failed has seen to it
-        with self._cond:
-            self._in_flight.discard(partition)
-            self._position = outcome.apply(self._current())
-            if isinstance(outcome, RangeRead) and outcome.snapshot_start is not None:
+    def _applied(self, outcome: Outcome) -> None:
+        self._position = outcome.apply(self._current())
+        if isinstance(outcome, RangeRead):
+            if outcome.snapshot_start is not None:
                 self._provisional = False
-            if isinstance(outcome, RangeRead):
-                density = self._seconds_per_object.pop(outcome.piece, None)
-                density = outcome.seconds_per_object or density
-                if outcome.remaining is not None and density:
-                    self._seconds_per_object[outcome.remaining] = density
-            self.tally.add(outcome.count, outcome.skipped if isinstance(outcome, EventsRead) else 0)
-            self._cond.notify_all()
+            density = self._seconds_per_object.pop(outcome.piece, None)
+            density = outcome.seconds_per_object or density
+            if outcome.remaining is not None and density:
+                self._seconds_per_object[outcome.remaining] = density
+        self.tally.add(outcome.count, outcome.skipped if isinstance(outcome, EventsRead) else 0)
+
+    def _told(self, outcome: Outcome) -> None:
         self._warn(*outcome.warnings)
         self._stream_state.moved()
-        self._governor.release(self.lane.slot)
-
-    def page_failed(self, partition: PagePartition, error: BaseException) -> bool:
-        with self._cond:
-            self._in_flight.discard(partition)
-            self.failure = self.failure or error
-            self._cond.notify_all()
-        self._governor.release(self.lane.slot)
-        # One account's failed page (its access revoked, Stripe unavailable for it after the
-        # retries) ends that account's read, not the stream's.
-        return self.lane.isolated and isinstance(error, Exception)
-
-    # -- stopping (the lane's owner) ----------------------------------------------------------
-
-    def cancel(self) -> None:
-        """Stop this read: its waits end, it starts no page. Pages already handed to the CDK
-        still finish (and release their slots) as they would."""
-        with self._cond:
-            self._cancelled = True
-            self.failure = self.failure or Cancelled(f"the read of {self.lane.slot} was stopped")
-            self._cond.notify_all()
-        self._governor.cancel(self.lane.slot)
-
-    def abandon(self, partition: PagePartition) -> None:
-        """A page this read started that will never be read (its stream stopped before handing
-        it to the CDK): its slot goes back."""
-        with self._cond:
-            if partition not in self._in_flight:
-                return
-            self._in_flight.discard(partition)
-            self._cond.notify_all()
-        self._governor.release(self.lane.slot)
 
     # -- position and state -------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from source_stripe_conduit.iterator.position import Position
 from source_stripe_conduit.records import observed
 from source_stripe_conduit.resources import MAX_EVENT_TYPES_PER_REQUEST, Op, Resource
 from source_stripe_conduit.transport.client import Page, StripeClient
-from source_stripe_conduit.transport.errors import StripeError
+from source_stripe_conduit.transport.errors import StripeError, StripeRequestFailed
 
 # Stripe lists events of the last 30 days. A position is treated as at risk an hour before
 # that, so a sync that takes a while cannot step over the edge mid-read.
@@ -126,12 +126,17 @@ def newest_event(client: StripeClient, resource: Resource, *, upper: int,
     """The newest event (of the stream's types, or of every type when shared) up to ``upper``:
     a cursor for a position that has none, so that the next sync reads forward from it rather
     than walking back through pages from its ``created_at``. Nothing after it is up to
-    ``upper``, so no change is stepped over."""
+    ``upper``, so no change is stepped over. One request, shared by the account's streams;
+    without an answer the next sync still reads from ``created_at``, only at more cost, so a
+    failure here fails nothing (None)."""
     params: list[tuple[str, str | int]] = [
         ("limit", 1), ("created[lte]", upper),
         *(event_type_params(resource) if shared is None else ())]
-    page = shared.page(client, resource.stream, params) if shared is not None \
-        else client.list_page(resource.stream, EVENTS_PATH, params)
+    try:
+        page = shared.page(client, resource.stream, params) if shared is not None \
+            else client.list_page(resource.stream, EVENTS_PATH, params)
+    except StripeRequestFailed:
+        return None
     return (page.data[0]["id"], int(page.data[0]["created"])) if page.data else None
 
 
