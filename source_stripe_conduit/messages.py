@@ -23,7 +23,7 @@ from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 from airbyte_cdk.sources.message import MessageRepository
 from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 
-from source_stripe_conduit.transport.client import StreamCounters, SyncTotals
+from source_stripe_conduit.transport.counters import StreamCounters, SyncTotals
 
 _KINDS = (("list_pages", "list page"), ("event_pages", "event page"), ("retrieves", "retrieve"),
           ("child_lists", "child list"))

@@ -26,7 +26,8 @@ from source_stripe_conduit.transport.budget import (
     StripeAPIBudget,
     request_kind,
 )
-from source_stripe_conduit.transport.client import StreamCounters, StripeClient
+from source_stripe_conduit.transport.client import StripeClient
+from source_stripe_conduit.transport.counters import StreamCounters
 from source_stripe_conduit.transport.pacing import HOLD_SECONDS
 
 PATH = "/v1/customers"

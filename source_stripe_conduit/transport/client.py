@@ -16,8 +16,8 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
+from concurrent.futures import Future
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
@@ -25,7 +25,6 @@ import orjson
 import requests
 from airbyte_cdk.sources.streams.call_rate import LimiterSession
 from airbyte_cdk.sources.streams.http import rate_limiting
-from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy
 from airbyte_cdk.sources.streams.http.http_client import HttpClient
 from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets, filter_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
@@ -34,23 +33,23 @@ from requests.adapters import HTTPAdapter
 from source_stripe_conduit.config import Config
 from source_stripe_conduit.governor import MAX_PAGES_IN_FLIGHT
 from source_stripe_conduit.transport.budget import (
-    CHILD_LIST,
-    EVENT_PAGE,
-    LIST_PAGE,
-    RETRIEVE,
     StripeAPIBudget,
     request_kind,
 )
+from source_stripe_conduit.transport.counters import KIND_COUNTER, StreamCounters, SyncTotals
 from source_stripe_conduit.transport.errors import (
-    CDK_ADDED_SECONDS,
-    StripeBackoffStrategy,
     StripeErrorHandler,
     StripeUnavailable,
-    account_label,
-    describe_attempt,
     raise_for_stripe_error,
     rate_limited_reason,
     stripe_error_body,
+)
+from source_stripe_conduit.transport.pool import Pool
+from source_stripe_conduit.transport.retry_log import (
+    Attempt,
+    ReportingBackoff,
+    quiet_cdk_retry_lines,
+    sending,
 )
 
 Params = Sequence[tuple[str, str | int]]
@@ -68,81 +67,23 @@ ACCOUNT_STREAM = "account"
 
 
 @dataclass
-class _Attempt:
-    """The request the calling thread is sending, and how its last failed attempt went."""
-
-    stream: str
-    account: str | None
-    path: str
-    failed: requests.Response | BaseException | None = None
-    attempts: int = 0
-
-
-# The thread sending a Stripe request, for the filter below (the CDK's loggers are the
-# process's, and other HttpClients may share them).
-_sending = threading.local()
-
-
-class _CdkRetryLines(logging.Filter):
-    """Drops the CDK's lines about a Stripe request's retries, which the client writes itself:
-    the CDK calls every retry "Rate limit exceeded", a 5xx and a timeout included, and on giving
-    up logs the traceback of an exception that says no more than the error then raised."""
-
-    _REPLACED = frozenset({
-        ("rate_limiting", "sleep_on_ratelimit"),  # "…: Rate limit exceeded. Retrying in…"
-        ("rate_limiting", "log_give_up"),  # "Max retry limit reached after…"
-        ("http_client", "_send_with_retry"),  # "Retries exhausted with backoff exception."
-    })
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (getattr(_sending, "active", False)
-                    and (record.module, record.funcName) in self._REPLACED)
-
-
-_CDK_RETRY_LINES = _CdkRetryLines()
-
-
-def _quiet_cdk_retry_lines(*loggers: logging.Logger) -> None:
-    for logger in loggers:
-        if _CDK_RETRY_LINES not in logger.filters:
-            logger.addFilter(_CDK_RETRY_LINES)
-
-
-class _ReportingBackoff(BackoffStrategy):
-    """Stripe's backoff, which also logs each retry with its stream, account and answer, and
-    keeps the last failed attempt for the error raised when none is left. The CDK calls it on
-    the sending thread after every failed attempt, the last one included."""
-
-    def __init__(self, current: threading.local, max_retries: int,
-                 logger: logging.Logger) -> None:
-        self._strategy = StripeBackoffStrategy()
-        self._current = current
-        self._max_retries = max_retries
-        self._logger = logger
-
-    def backoff_time(
-        self,
-        response_or_exception: requests.Response | requests.RequestException | None,
-        attempt_count: int,
-    ) -> float | None:
-        wait = self._strategy.backoff_time(response_or_exception, attempt_count)
-        attempt: _Attempt | None = getattr(self._current, "attempt", None)
-        if attempt is None:
-            return wait
-        attempt.failed = response_or_exception
-        attempt.attempts = attempt_count
-        if attempt_count <= self._max_retries and wait is not None:
-            self._logger.info(filter_secrets(
-                f"Stream '{attempt.stream}' ({account_label(attempt.account)}): GET "
-                f"{attempt.path} {describe_attempt(response_or_exception)}, retry "
-                f"{attempt_count} of {self._max_retries} in {wait + CDK_ADDED_SECONDS:.1f} s"))
-        return wait
-
-
-@dataclass
 class _Clock:
     offset: float | None = None
     """Seconds Stripe's clock is ahead of ours, at least."""
+
+    def observe(self, date: str | None) -> None:
+        """An answer's Date header. Stripe wrote it (whole seconds) before the answer arrived,
+        so its clock is at least that far ahead of ours: a lower bound, which every answer can
+        only raise. Reads stop at seconds that are over by this bound, never at one Stripe may
+        still be writing."""
+        if not date:
+            return
+        try:
+            offset = parsedate_to_datetime(date).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return
+        if self.offset is None or offset > self.offset:
+            self.offset = offset
 
 
 @dataclass(frozen=True)
@@ -151,76 +92,29 @@ class Page:
     has_more: bool
 
 
-@dataclass
-class StreamCounters:
-    requests: int = 0
-    """Successful requests."""
-    attempts: int = 0
-    """Every response received, retried ones included."""
-    rate_limited: int = 0
-    # ``attempts`` by kind: what a sync costs against Stripe's read allocation, where every
-    # list page, events page and retrieve counts.
-    list_pages: int = 0
-    event_pages: int = 0
-    retrieves: int = 0
-    child_lists: int = 0
-    rate_limited_by_reason: dict[str, int] = field(default_factory=dict)
-    """429s by the limiter that refused them (``global-rate`` …), or by Stripe's error code
-    where no limiter did (``lock_timeout``)."""
-
-    @property
-    def retries(self) -> int:
-        return max(self.attempts - self.requests, 0)
-
-    def add(self, other: StreamCounters) -> None:
-        for counter in fields(StreamCounters):
-            mine = getattr(self, counter.name)
-            if isinstance(mine, int):
-                setattr(self, counter.name, mine + getattr(other, counter.name))
-        for reason, count in other.rate_limited_by_reason.items():
-            self.rate_limited_by_reason[reason] = self.rate_limited_by_reason.get(reason, 0) + count
-
-
-@dataclass
-class SyncTotals(StreamCounters):
-    """Every stream's counters added up, and the time the sync gave way to the account's
-    other traffic."""
-
-    yielded_seconds: float = 0.0
-    """Seconds during which Stripe's refusals held some rate of the sync below its budget."""
-
-
-_KIND_COUNTER = {LIST_PAGE: "list_pages", EVENT_PAGE: "event_pages", RETRIEVE: "retrieves",
-                 CHILD_LIST: "child_lists"}
-
-
 @dataclass(frozen=True)
 class _AccountFacts:
     created: int | None = None
     id: str | None = None
 
+    @staticmethod
+    def of(account: Mapping[str, Any]) -> _AccountFacts:
+        created, account_id = account.get("created"), account.get("id")
+        return _AccountFacts(int(created) if isinstance(created, (int, float)) else None,
+                             account_id if isinstance(account_id, str) else None)
 
-class _Pool:
-    """A thread pool started on first use and ended by its owner (the sync, through
-    ``StripeClient.close``), never left running by the process."""
 
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._lock = threading.Lock()
-        self._executor: ThreadPoolExecutor | None = None
-
-    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
-        with self._lock:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(self._size,
-                                                    thread_name_prefix="stripe-fan-out")
-            return self._executor.submit(fn, *args)
-
-    def close(self) -> None:
-        with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+def _session(budget: StripeAPIBudget,
+             hook: Callable[..., None]) -> LimiterSession:
+    """The HTTP session every request of the sync goes through (its answers to ``hook``). The
+    CDK mounts a pool of its own only on a session it makes; requests' default pool holds 10
+    connections: this one holds one per request that can be in flight."""
+    session = LimiterSession(api_budget=budget)
+    session.hooks["response"].append(hook)
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=MAX_REQUESTS_IN_FLIGHT)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
 
 
 class StripeClient:
@@ -246,26 +140,20 @@ class StripeClient:
         self._account: Future[_AccountFacts] | None = None
         # Requests a page fans out (children listed, objects fetched again) and the account
         # lookup: the sync's own pool, which ``close`` ends (see lanes.py for the rule).
-        self._pool = _Pool(FAN_OUT_REQUESTS)
-        session = LimiterSession(api_budget=self.budget)
-        session.hooks["response"].append(self._count_attempt)
-        # The CDK mounts a pool of its own only on a session it makes; requests' default
-        # pool holds 10 connections.
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=MAX_REQUESTS_IN_FLIGHT)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
+        self._pool = Pool(FAN_OUT_REQUESTS)
+        session = _session(self.budget, self._count_attempt)
         self._slots = threading.BoundedSemaphore(MAX_REQUESTS_IN_FLIGHT)
         # The key travels in the Authorization header, which the CDK logs at debug level.
         if config.secret_key and filter_secrets(config.secret_key) == config.secret_key:
             add_to_secrets(config.secret_key)
-        _quiet_cdk_retry_lines(logger, rate_limiting.logger)
+        quiet_cdk_retry_lines(logger, rate_limiting.logger)
         # The HttpClient's name shows nowhere: no error or status it raises or prints with it
         # reaches Airbyte (there is no stream "stripe").
         self._http = HttpClient(
             name="stripe",
             logger=logger,
             error_handler=StripeErrorHandler(config.max_retries),
-            backoff_strategy=_ReportingBackoff(self._current, config.max_retries, logger),
+            backoff_strategy=ReportingBackoff(self._current, config.max_retries, logger),
             api_budget=self.budget,
             session=session,
             request_timeout=config.request_timeout_seconds,
@@ -318,16 +206,13 @@ class StripeClient:
         Its creation time bounds how far back its objects can go (where a snapshot's ranges
         are cut), its id names whose data a state holds, and its answer's Date header gives
         Stripe's clock."""
-        def read() -> _AccountFacts:
-            try:
-                account = self.get(ACCOUNT_STREAM, "/v1/account")
-            except Exception:  # a key without that permission, or no answer: nothing known
-                return _AccountFacts()
-            created, account_id = account.get("created"), account.get("id")
-            return _AccountFacts(int(created) if isinstance(created, (int, float)) else None,
-                                 account_id if isinstance(account_id, str) else None)
+        self._account = self._pool.submit(self._read_account)
 
-        self._account = self._pool.submit(read)
+    def _read_account(self) -> _AccountFacts:
+        try:
+            return _AccountFacts.of(self.get(ACCOUNT_STREAM, "/v1/account"))
+        except Exception:  # a key without that permission, or no answer: nothing known
+            return _AccountFacts()
 
     def account_created(self) -> int | None:
         return self._account.result().created if self._account is not None else None
@@ -371,18 +256,7 @@ class StripeClient:
         return int(time.time() + (self._clock.offset or 0.0))
 
     def _count_attempt(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        date = response.headers.get("Date")
-        if date:
-            try:
-                # Stripe wrote the header (whole seconds) before this answer arrived, so its
-                # clock is at least that far ahead of ours: a lower bound, which every answer
-                # can only raise. Reads stop at seconds that are over by this bound, never at
-                # one Stripe may still be writing.
-                offset = parsedate_to_datetime(date).timestamp() - time.time()
-                if self._clock.offset is None or offset > self._clock.offset:
-                    self._clock.offset = offset
-            except (TypeError, ValueError):
-                pass
+        self._clock.observe(response.headers.get("Date"))
         for notice in self.budget.answered(response):
             self._logger.info(notice.describe())
         # Stripe's own time to answer, without the wait in the rate budget before sending:
@@ -391,7 +265,7 @@ class StripeClient:
         stream = getattr(self._current, "stream", None)
         if stream is None:
             return
-        kind = _KIND_COUNTER[request_kind(response.request.url or "")]
+        kind = KIND_COUNTER[request_kind(response.request.url or "")]
         refused_by: str | None = None
         if response.status_code == 429:
             refused_by = (rate_limited_reason(response)
@@ -402,13 +276,7 @@ class StripeClient:
             for key in (None, stream) if stream != ACCOUNT_STREAM else (None,):
                 old = self._latency.get(key)
                 self._latency[key] = latency if old is None else 0.9 * old + 0.1 * latency
-            counters = self._counters[stream]
-            counters.attempts += 1
-            setattr(counters, kind, getattr(counters, kind) + 1)
-            if refused_by is not None:
-                counters.rate_limited += 1
-                counters.rate_limited_by_reason[refused_by] = (
-                    counters.rate_limited_by_reason.get(refused_by, 0) + 1)
+            self._counters[stream].attempted(kind, refused_by)
 
     def list_page(self, stream: str, path: str, params: Params) -> Page:
         body = self.get(stream, path, params)
@@ -417,7 +285,7 @@ class StripeClient:
     def get(self, stream: str, path: str, params: Params = ()) -> Mapping[str, Any]:
         account = self._headers.get("Stripe-Account")
         self._current.stream = stream
-        attempt = self._current.attempt = _Attempt(stream, account, path)
+        attempt = self._current.attempt = Attempt(stream, account, path)
         query: dict[str, Any] = {}
         for key, value in params:
             if key.endswith("[]"):
@@ -425,7 +293,7 @@ class StripeClient:
             else:
                 query[key] = str(value)
         with self._slots:
-            _sending.active = True
+            sending.active = True
             try:
                 _, response = self._http.send_request(
                     "GET", self._config.api_base + path, request_kwargs={},
@@ -440,7 +308,7 @@ class StripeClient:
                                         attempts=attempt.attempts,
                                         last=attempt.failed) from error
             finally:
-                _sending.active = False
+                sending.active = False
                 self._current.attempt = None
         raise_for_stripe_error(stream, path, response, account)
         body = orjson.loads(response.content)
