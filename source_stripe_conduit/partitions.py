@@ -36,7 +36,8 @@ class Reading:
     batch_size: int
     lag_seconds: int
     hydrate: str
-    version: str
+    version: str | None
+    """The pinned API version (None: the account's own)."""
     account_id: str | None = None
     """The account whose data this is (None: the key's own); every record carries it."""
     events: AccountEvents | None = None

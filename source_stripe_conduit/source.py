@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources as package_files
 from queue import Queue
@@ -183,17 +185,17 @@ class SourceStripeConduit(Source):
         repository = ConcurrentMessageRepository(queue, InMemoryMessageRepository())
         streams: list[DefaultStream] = []
         accounts = _accounts_or_raise(parsed, client, logger) if parsed.many_accounts else []
-        events = EventPages() if _following_changes(catalog) > 1 else None
+        parts = _SyncParts(parsed, client, governor, accounts, state_manager, logger,
+                           EventPages() if _following_changes(catalog) > 1 else None,
+                           _Upgrades(logger))
         for configured in catalog.streams:
             resource = BY_STREAM.get(configured.stream.name)
             if resource is None:
                 logger.warning(f"Stream '{configured.stream.name}' is not offered by this source "
                                f"(refresh the connection's schema); skipping it.")
                 continue
-            streams.append(_stream(resource, configured.sync_mode, parsed, client, governor,
-                                   accounts, StreamMessages(resource.stream, repository,
-                                                            resource.event_object),
-                                   state_manager, logger, events))
+            streams.append(_stream(resource, configured.sync_mode, parts, StreamMessages(
+                resource.stream, repository, resource.event_object)))
         if not streams:
             return
         # Every stream's generator runs at once (they mostly wait for their pages); the rest of
@@ -226,13 +228,46 @@ def _following_changes(catalog: ConfiguredAirbyteCatalog) -> int:
                and not resource.append_only)
 
 
-def _stream(resource: Resource, sync_mode: SyncMode, config: Config, client: StripeClient,
-            governor: Governor, accounts: list[Account], messages: StreamMessages,
-            state_manager: ConnectorStateManager, logger: logging.Logger,
-            events: EventPages | None) -> DefaultStream:
+@dataclass(frozen=True)
+class _SyncParts:
+    """What every stream of one sync shares."""
+
+    config: Config
+    client: StripeClient
+    governor: Governor
+    accounts: list[Account]
+    state_manager: ConnectorStateManager
+    logger: logging.Logger
+    events: EventPages | None
+    upgrades: _Upgrades
+
+
+class _Upgrades:
+    """Says once per sync that an account's API version moved since its state was read."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+        self._told: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, before: str, now: str) -> None:
+        with self._lock:
+            if (before, now) in self._told:
+                return
+            self._told.add((before, now))
+        self._logger.info(f"The account's API version is now {now}; the saved state was read "
+                          f"in {before}. Records from now on are rendered in {now} (the stream "
+                          f"schemas cover both), and the positions go on as they are.")
+
+
+def _stream(resource: Resource, sync_mode: SyncMode, parts: _SyncParts,
+            messages: StreamMessages) -> DefaultStream:
     """One stream for the CDK: its accounts read by lanes, or its one account directly."""
-    owner = Owner(config.livemode, config.account_id, client.account_id)
-    stream_state = StreamState(resource.stream, messages, state_manager,
+    config, client, governor, events = parts.config, parts.client, parts.governor, parts.events
+    accounts = parts.accounts
+    owner = Owner(config.livemode, config.account_id, client.account_id, client.api_version,
+                  parts.upgrades)
+    stream_state = StreamState(resource.stream, messages, parts.state_manager,
                                home=home_key(config), many=config.many_accounts, owner=owner)
     sync: StreamSync | AccountLanes
     if config.many_accounts:
@@ -254,7 +289,7 @@ def _stream(resource: Resource, sync_mode: SyncMode, config: Config, client: Str
         json_schema=lambda: schema_of(resource.stream),
         primary_key=primary_key(config),
         cursor_field=CursorField(CURSOR_FIELD) if resource.incremental else None,
-        logger=logger,
+        logger=parts.logger,
         cursor=sync.cursor,
     )
 

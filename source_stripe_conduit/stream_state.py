@@ -22,6 +22,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_stripe_conduit.iterator.accounts_state import (
     ACCOUNT,
+    API_VERSION,
     identity_problem,
     positions_of,
     state_of,
@@ -45,6 +46,10 @@ class Owner:
     """The configured account (``account_id``), whose position a single-account state is."""
     platform: Callable[[bool], str | None] = lambda wait: None
     """The key's own account's id (None: not readable); ``wait`` for the lookup or not."""
+    version: Callable[[], str | None] = lambda: None
+    """The API version the state's top-level account is read in (None: not known yet)."""
+    upgraded: Callable[[str, str], None] = lambda before, now: None
+    """Told once a state read in one version is read on in another (the account upgraded)."""
 
     def account(self, many: bool, wait: bool) -> str | None:
         """The account a state's top level is: the platform's with many accounts."""
@@ -66,6 +71,7 @@ class StreamState:
         self._positions: dict[str, Position] = {}
         self._sources: dict[str, Callable[[], Position | None]] = {}
         self._loaded = False
+        self._saved_version: str | None = None
         self._last_emit = 0.0
         self._unsaid = True  # a position moved since the last state went out
 
@@ -97,6 +103,8 @@ class StreamState:
         with self._lock:
             if not self._loaded:
                 self._positions, self._loaded = positions, True
+                version = raw.get(API_VERSION) if raw else None
+                self._saved_version = version if isinstance(version, str) else None
 
     def _check_owner(self, raw: Mapping[str, Any] | None) -> None:
         """Outside the lock: knowing the key's own account may wait for the account lookup
@@ -149,5 +157,10 @@ class StreamState:
             positions[self._home].to_state() if self._home in positions else {})
         if self._owner is None:
             return state
+        version = self._owner.version()
+        if version and self._saved_version and version != self._saved_version:
+            self._owner.upgraded(self._saved_version, version)
+            self._saved_version = version
         return with_identity(state, livemode=self._owner.livemode,
-                             account=self._owner.account(self._many, wait=False))
+                             account=self._owner.account(self._many, wait=False),
+                             version=version)

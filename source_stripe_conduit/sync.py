@@ -108,7 +108,7 @@ class StreamSync(LanePages, PartitionGenerator):
         shared = events.of(lane.account_id) if events is not None and incremental \
             and resource.events and not resource.append_only else None
         self._reading = Reading(lane.client, resource, config.batch_size, config.lag_seconds,
-                                config.hydrate, config.stripe_version, lane.account_id, shared)
+                                config.hydrate, config.pinned_version, lane.account_id, shared)
         self._stream_state = stream_state
         self._messages = messages
         self._position: Position | None = None

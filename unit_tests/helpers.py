@@ -149,6 +149,9 @@ class FakeStripe:
         """Event ids Stripe refuses as cursors whatever their age (a test's shortcut)."""
         self.delays: dict[str, float] = {}
         """Seconds the fake takes to answer a path (Stripe's answer time)."""
+        self.api_version = "2024-06-20"
+        """The account's default API version: answers name it (or the request's
+        Stripe-Version) in their Stripe-Version header, as Stripe does."""
         self.account_created: int | None = None
         """When set, ``GET /v1/account`` answers with an account created then."""
         self.connected: dict[str, FakeStripe] = {}
@@ -247,7 +250,9 @@ class FakeStripe:
                 status, body = self._route(seen)
         if seen.path in self.delays:
             time.sleep(self.delays[seen.path])
-        return self._answer(request, status, body, {})
+        owner = self.connected.get(acting, self) if acting else self
+        version = seen.headers.get("Stripe-Version") or owner.api_version
+        return self._answer(request, status, body, {"Stripe-Version": version})
 
     def _route_connected(self, account_id: str, seen: SeenRequest) -> tuple[int, Any]:
         account = self.connected.get(account_id)

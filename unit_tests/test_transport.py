@@ -195,12 +195,23 @@ def test_every_request_carries_key_version_and_account(fake: FakeStripe, sleeps:
         assert request.headers["Stripe-Account"] == "acct_1Conn3ct"
 
 
-def test_default_version_is_pinned_and_no_account_header_without_account(
+def test_by_default_requests_name_no_version_and_the_answer_tells_the_accounts(
         fake: FakeStripe) -> None:
-    _get(_client())
+    fake.api_version = "2025-03-31.basil"
+    client = _client()
+    _get(client)
     (request,) = fake.requests
-    assert request.headers["Stripe-Version"] == "2024-06-20"
+    assert "Stripe-Version" not in request.headers
     assert "Stripe-Account" not in request.headers
+    assert client.api_version() == "2025-03-31.basil"
+
+
+def test_a_pinned_version_is_sent_and_is_the_version_read(fake: FakeStripe) -> None:
+    fake.api_version = "2025-03-31.basil"
+    client = _client(stripe_version="2024-06-20")
+    _get(client)
+    assert fake.requests[0].headers["Stripe-Version"] == "2024-06-20"
+    assert client.api_version() == "2024-06-20"
 
 
 def test_request_timeout_is_applied(fake: FakeStripe) -> None:

@@ -77,16 +77,21 @@ FIELDS: tuple[Field, ...] = (
           exclusive_minimum=0, maximum=600, default=DEFAULT_TIMEOUT_SECONDS),
     Field("stripe_version", "string", "version", "Stripe API version", 12,
           default=DEFAULT_STRIPE_VERSION,
-          description="Sent as Stripe-Version. The stream schemas describe 2024-06-20."),
+          description="account: read in each account's own API version (Stripe renders an "
+          "event's object in it, so a change needs no request, and newer fields come "
+          "through). A version such as 2024-06-20 or 2025-03-31.basil pins every request to "
+          "it (changes rendered in another version are fetched again, see hydrate). The "
+          "stream schemas cover every release since 2024-06-20."),
     Field("api_base", "string", "api_base", "API base URL", 14, default=DEFAULT_API_BASE,
           description="Stripe's API, or a local emulator (plain http only to a loopback "
           "host, so a key never crosses a network in clear)."),
     Field("hydrate", "string", "choice", "Complete change records", 13,
           choices=("auto", "always", "never"), default="auto",
           description="Stripe renders an event's object in the API version of the event's "
-          "time, never expanded. auto: fetch the object when the event's api_version differs "
-          "from stripe_version, so change records look like snapshot records; always: fetch "
-          "for every change; never: use the event's object as it is."),
+          "time, never expanded. auto: fetch the object when the event was rendered in an "
+          "older version than the stream reads (an account upgraded since; with a pinned "
+          "stripe_version, any other version), so change records look like snapshot records; "
+          "always: fetch for every change; never: use the event's object as it is."),
     Field("account_ids", "array", "accounts", "Connected accounts", 15, items="string",
           description="Read these connected accounts of a Connect platform in one connection "
           "(besides the platform's own data, see include_platform). Records carry account_id "

@@ -8,7 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_API_BASE = "https://api.stripe.com"
-DEFAULT_STRIPE_VERSION = "2024-06-20"  # the version the stream schemas are generated from
+# Lists, retrieves and events in the account's own default version (no Stripe-Version header):
+# Stripe renders an event's object in the account's version of its time, so a change record
+# needs no request, and the fields of Stripe's newest releases come through.
+ACCOUNT_VERSION = "account"
+DEFAULT_STRIPE_VERSION = ACCOUNT_VERSION
 DEFAULT_BATCH_SIZE = 100
 DEFAULT_LAG_SECONDS = 60
 DEFAULT_MAX_RETRIES = 4
@@ -69,6 +73,11 @@ class Config:
     @property
     def livemode(self) -> bool:
         return "_live_" in self.secret_key
+
+    @property
+    def pinned_version(self) -> str | None:
+        """The API version every request names (None: each account's own default)."""
+        return None if self.stripe_version == ACCOUNT_VERSION else self.stripe_version
 
     @property
     def many_accounts(self) -> bool:

@@ -10,7 +10,13 @@ from urllib.parse import urlparse
 
 import pendulum
 
-from source_stripe_conduit.config.model import _KEY_PATTERN, _VERSION_PATTERN, ConfigError, Field
+from source_stripe_conduit.config.model import (
+    _KEY_PATTERN,
+    _VERSION_PATTERN,
+    ACCOUNT_VERSION,
+    ConfigError,
+    Field,
+)
 from source_stripe_conduit.resources import BY_OBJECT, BY_STREAM
 
 
@@ -154,8 +160,11 @@ def _streams(field: Field, value: Any) -> tuple[str, ...]:
 
 
 def _version(field: Field, value: Any) -> str:
+    if isinstance(value, str) and value.strip() == ACCOUNT_VERSION:
+        return ACCOUNT_VERSION
     if not isinstance(value, str) or not _VERSION_PATTERN.match(value.strip()):
-        raise ConfigError(field.name, f"must be a Stripe API version like 2024-06-20, got {value!r}")
+        raise ConfigError(field.name, f"must be {ACCOUNT_VERSION!r} (the account's own) or a "
+                                      f"Stripe API version like 2024-06-20, got {value!r}")
     return value.strip()
 
 

@@ -25,7 +25,10 @@ _CDC_PREFIX = "cdc:"
 # top-level position is (with many accounts, the platform's).
 LIVEMODE = "livemode"
 ACCOUNT = "account"
-_IDENTITY = (LIVEMODE, ACCOUNT)
+API_VERSION = "api_version"
+"""The API version the positions' records were read in (an account upgraded since reads in its
+new one: said once, nothing else changes)."""
+_IDENTITY = (LIVEMODE, ACCOUNT, API_VERSION)
 
 
 def encode(position: Position) -> str | dict[str, Any]:
@@ -106,12 +109,15 @@ def _mode(livemode: bool) -> str:
     return "live-mode" if livemode else "test mode"
 
 
-def with_identity(state: dict[str, Any], *, livemode: bool,
-                  account: str | None) -> dict[str, Any]:
-    """``state`` saying whose it is (an empty state stays empty)."""
+def with_identity(state: dict[str, Any], *, livemode: bool, account: str | None,
+                  version: str | None = None) -> dict[str, Any]:
+    """``state`` saying whose it is, and in which API version it was read (an empty state
+    stays empty)."""
     if not state:
         return state
     state[LIVEMODE] = livemode
     if account:
         state[ACCOUNT] = account
+    if version:
+        state[API_VERSION] = version
     return state

@@ -57,6 +57,26 @@ def cdc_start(position: Position, now: int) -> Resume:
 
 
 @dataclass(frozen=True)
+class Rendering:
+    """The API version a stream reads in, to judge an event's rendering by."""
+
+    version: str | None
+    """None: not known (no answer named it yet): events are taken as they are."""
+    pinned: bool
+
+    def same(self, event_version: str | None) -> bool:
+        return event_version is not None and event_version == self.version
+
+    def outdated(self, event_version: str | None) -> bool:
+        """Whether an event's object must be fetched again to look like a listed one: with a
+        pinned version, any other; with the account's own, an older one (rendered before the
+        account was upgraded). Stripe's versions sort by their date."""
+        if event_version is None or self.version is None or event_version == self.version:
+            return False
+        return self.pinned or event_version[:10] < self.version[:10]
+
+
+@dataclass(frozen=True)
 class EventsPage:
     records: list[dict[str, Any]]
     """Oldest first."""
@@ -71,7 +91,7 @@ def event_type_params(resource: Resource) -> list[tuple[str, str]]:
     """The ``types[]`` filter, or none where Stripe's limit of 20 names is exceeded: then the
     stream reads every event and keeps its own here. That costs requests but keeps one cursor
     and strict order, where several filtered scans would need merging. (No stream has more
-    than 15 event types at the pinned API version.)"""
+    than 15 event types.)"""
     types = resource.event_types
     if len(types) > MAX_EVENT_TYPES_PER_REQUEST:
         return []
@@ -80,7 +100,8 @@ def event_type_params(resource: Resource) -> list[tuple[str, str]]:
 
 def read_events_page(client: StripeClient, resource: Resource, position: Position, *,
                      start: EventsFrom, upper: int, batch_size: int, hydrate: str = "never",
-                     version: str = "", shared: AccountEvents | None = None) -> EventsPage:
+                     version: str | None = None,
+                     shared: AccountEvents | None = None) -> EventsPage:
     """One page of ``resource``'s changes; with ``shared``, from the account's event pages
     that every stream following changes reads (``event_pages.py``), else from its own."""
     def fetch(params: list[tuple[str, str | int]]) -> Page:
@@ -106,10 +127,12 @@ def read_events_page(client: StripeClient, resource: Resource, position: Positio
         # A Conduit position can point inside a page: that many records are already out.
         events = events[position.index:]
     warnings: list[str] = []
+    # The version the stream reads: the pinned one, else the account's own as Stripe named it.
+    reading = Rendering(version or client.api_version(), pinned=version is not None)
     if resource.parent_events:
-        outcomes = _children_records(client, resource, events, version, warnings)
+        outcomes = _children_records(client, resource, events, reading, warnings)
     else:
-        fetched = _hydrate(client, resource, events, hydrate, version, warnings)
+        fetched = _hydrate(client, resource, events, hydrate, reading, warnings)
         outcomes = [_record(resource, event, fetched) for event in events]
     records: list[dict[str, Any]] = []
     skipped = 0
@@ -182,11 +205,12 @@ def _record(resource: Resource, event: dict[str, Any],
 
 
 def _children_records(client: StripeClient, resource: Resource, events: list[dict[str, Any]],
-                      version: str, warnings: list[str]) -> list[list[dict[str, Any]] | None]:
+                      reading: Rendering,
+                      warnings: list[str]) -> list[list[dict[str, Any]] | None]:
     """Records of each event (None: skipped) for a stream kept current by its parent's events.
 
     A parent changed in the page gives its children once, at its last event there: from the
-    event's parent when that embeds all of them and was rendered at the pinned API version
+    event's parent when that embeds all of them and was rendered in the version the stream reads
     (the snapshot's rendering), else from the list, which shows the children as they are now, at
     least as new as that event. Either way earlier events of the same parent add nothing. A
     parent deleted in the page is not listed (Stripe no longer has its list); its delete event
@@ -203,8 +227,8 @@ def _children_records(client: StripeClient, resource: Resource, events: list[dic
         last[parent["id"]] = index
         changed.pop(parent["id"], None)
         if op is not Op.DELETE:
-            pinned = events[index].get("api_version") == version
-            changed[parent["id"]] = parent if pinned else None
+            same = reading.same(events[index].get("api_version"))
+            changed[parent["id"]] = parent if same else None
     listed = children(client, resource, dict(sorted(changed.items())))
     outcomes: list[list[dict[str, Any]] | None] = []
     for index, (event, item) in enumerate(zip(events, found, strict=True)):
@@ -239,7 +263,7 @@ def _embedded(resource: Resource, parent: dict[str, Any],
 
 
 def _hydrate(client: StripeClient, resource: Resource, events: list[dict[str, Any]], mode: str,
-             version: str, warnings: list[str]) -> dict[str, dict[str, Any] | None]:
+             reading: Rendering, warnings: list[str]) -> dict[str, dict[str, Any] | None]:
     """Objects fetched again so that a change record looks like a snapshot record: Stripe
     renders an event's object in the API version the account had when it happened. The fetch
     returns the object as it is now, which later events of the page (or of later pages) carry
@@ -252,7 +276,7 @@ def _hydrate(client: StripeClient, resource: Resource, events: list[dict[str, An
         found = _object(resource, event)
         if found is None or found[0] is Op.DELETE:
             continue
-        if mode == "always" or event.get("api_version") not in (None, version):
+        if mode == "always" or reading.outdated(event.get("api_version")):
             wanted[found[1]["id"]] = found[1]
 
     def fetch(object_id: str) -> dict[str, Any] | None | bool:

@@ -160,9 +160,13 @@ class StripeClient:
         )
         self._headers = {
             "Authorization": f"Bearer {config.secret_key}",
-            "Stripe-Version": config.stripe_version,
             "User-Agent": "source-stripe-conduit (Airbyte connector)",
         }
+        if config.pinned_version:
+            self._headers["Stripe-Version"] = config.pinned_version
+        # The version each account's answers were rendered in (Stripe names it in every
+        # answer): without a pinned version, the account's own default.
+        self._versions: dict[str | None, str] = {}
         if config.account_id and not config.many_accounts:
             # With many accounts this client is the platform's; each account has a view.
             self._headers["Stripe-Account"] = config.account_id
@@ -312,6 +316,15 @@ class StripeClient:
                 self._current.attempt = None
         raise_for_stripe_error(stream, path, response, account)
         body = orjson.loads(response.content)
+        version = response.headers.get("Stripe-Version")
         with self._lock:
             self._counters[stream].requests += 1
+            if version:
+                self._versions[account] = version
         return body
+
+    def api_version(self) -> str | None:
+        """The API version this client's account is read in: the pinned one, else the one
+        Stripe named in the account's last answer (None before any)."""
+        return self._config.pinned_version or self._versions.get(
+            self._headers.get("Stripe-Account"))
