@@ -17,7 +17,9 @@ from helpers import (
     stream_states,
 )
 
+from source_stripe_conduit.iterator.event_pages import EventPages
 from source_stripe_conduit.resources import RESOURCES
+from source_stripe_conduit.transport.client import StripeClient
 
 INCREMENTAL = SyncMode.incremental
 FOLLOWING = [r for r in RESOURCES if r.events and not r.append_only and not r.parent]
@@ -91,3 +93,37 @@ def test_a_sync_ends_with_what_it_cost_the_account_by_kind(fake: FakeStripe) -> 
     [summary] = [m.log.message for m in output.logs
                  if m.log is not None and m.log.message.startswith("Sync done:")]
     assert "list page" in summary and "event page" in summary, summary
+
+
+def test_a_parent_and_its_child_stream_sharing_a_page_do_not_see_each_others_records(
+        fake: FakeStripe) -> None:
+    line = {"id": "il_1Shared", "object": "line_item", "invoice": "in_1Shared",
+            "amount": 100}
+    invoice = fake.add("/v1/invoices", {
+        "id": "in_1Shared", "object": "invoice", "created": NOW - 5000,
+        "lines": {"object": "list", "data": [line], "has_more": False,
+                  "url": "/v1/invoices/in_1Shared/lines"}})
+    fake.add_child("invoice_line_items", "in_1Shared", dict(line))
+    fake.add_event("invoice.created", invoice, NOW - 4000)
+    streams = ["invoices", "invoice_line_items"]
+    first = run_read(config(lag_seconds=0), _catalog(streams))
+    fake.now = NOW + 600
+    fake.add_event("invoice.updated", invoice, NOW + 10)
+    second = run_read(config(lag_seconds=0), _catalog(streams), state=_states(first, streams))
+    [changed] = [r for r in record_data(second) if r["object"] == "invoice"]
+    assert changed["lines"]["data"] == [line]
+    [child] = [r for r in record_data(second) if r["object"] == "line_item"]
+    assert child["id"] == "il_1Shared" and child["updated"] == NOW + 10
+
+
+def test_streams_sharing_a_page_of_events_each_get_their_own_objects(
+        client: StripeClient, fake: FakeStripe) -> None:
+    fake.add_event("customer.created", {"id": "cus_1Own", "object": "customer"}, NOW - 10)
+    shared = EventPages().of(None)
+    params: list[tuple[str, str | int]] = [("limit", 10), ("created[lte]", NOW)]
+    first = shared.page(client, "customers", params)
+    second = shared.page(client, "invoices", params)
+    assert len(fake.calls("/v1/events")) == 1
+    assert first.data == second.data and first.data[0] is not second.data[0]
+    first.data[0]["data"]["object"]["updated"] = NOW
+    assert "updated" not in second.data[0]["data"]["object"]

@@ -42,7 +42,9 @@ class EventPages:
     def __init__(self, kept: int = KEPT_PAGES) -> None:
         self._kept = kept
         self._lock = threading.Lock()
-        self._pages: OrderedDict[Key, Future[Page]] = OrderedDict()
+        # Bodies as Stripe sent them: each stream parses its own copy, whose records it
+        # completes in place (a parent's event and its children's records share objects).
+        self._pages: OrderedDict[Key, Future[bytes]] = OrderedDict()
         self._horizons: dict[str, int] = {}
 
     def horizon(self, account: str | None, newest: Callable[[], int]) -> int:
@@ -62,18 +64,18 @@ class EventPages:
                 future = self._pages[key] = Future()
             self._pages.move_to_end(key)
         if not mine:
-            return future.result()
+            return Page.parse(future.result())
         try:
-            page = client.list_page(stream, EVENTS_PATH, params)
+            body = client.get_bytes(stream, EVENTS_PATH, params)
         except BaseException as error:
             with self._lock:
                 # Not kept: a stream asking later tries again.
                 self._pages.pop(key, None)
             future.set_exception(error)
             raise
-        future.set_result(page)
+        future.set_result(body)
         self._forget_old()
-        return page
+        return Page.parse(body)
 
     def of(self, account: str | None) -> AccountEvents:
         return AccountEvents(self, account)

@@ -91,6 +91,11 @@ class Page:
     data: list[dict[str, Any]]
     has_more: bool
 
+    @staticmethod
+    def parse(body: bytes) -> Page:
+        parsed = orjson.loads(body)
+        return Page(data=parsed.get("data") or [], has_more=bool(parsed.get("has_more")))
+
 
 @dataclass(frozen=True)
 class _AccountFacts:
@@ -283,10 +288,14 @@ class StripeClient:
             self._counters[stream].attempted(kind, refused_by)
 
     def list_page(self, stream: str, path: str, params: Params) -> Page:
-        body = self.get(stream, path, params)
-        return Page(data=body.get("data") or [], has_more=bool(body.get("has_more")))
+        return Page.parse(self.get_bytes(stream, path, params))
 
     def get(self, stream: str, path: str, params: Params = ()) -> Mapping[str, Any]:
+        return orjson.loads(self.get_bytes(stream, path, params))  # type: ignore[no-any-return]
+
+    def get_bytes(self, stream: str, path: str, params: Params = ()) -> bytes:
+        """The answer's body as Stripe sent it: pages shared by several streams are parsed by
+        each, so that none of them sees another's changes to its records."""
         account = self._headers.get("Stripe-Account")
         self._current.stream = stream
         attempt = self._current.attempt = Attempt(stream, account, path)
@@ -315,13 +324,12 @@ class StripeClient:
                 sending.active = False
                 self._current.attempt = None
         raise_for_stripe_error(stream, path, response, account)
-        body = orjson.loads(response.content)
         version = response.headers.get("Stripe-Version")
         with self._lock:
             self._counters[stream].requests += 1
             if version:
                 self._versions[account] = version
-        return body
+        return response.content
 
     def api_version(self) -> str | None:
         """The API version this client's account is read in: the pinned one, else the one
