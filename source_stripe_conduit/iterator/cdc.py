@@ -214,8 +214,10 @@ def _children_records(client: StripeClient, resource: Resource, events: list[dic
     (the snapshot's rendering), else from the list, which shows the children as they are now, at
     least as new as that event. Either way earlier events of the same parent add nothing. A
     parent deleted in the page is not listed (Stripe no longer has its list); its delete event
-    ends the children it embeds. The list shows no child that left a
-    parent that still exists, so such a child is never deleted here (README).
+    ends the children it embeds. A child that left a parent that still exists is in no list:
+    where the event says what the parent embedded before (``previous_attributes``, as
+    Stripe sends for a subscription's items), a child named there and not among the parent's
+    children now arrives as a delete, dated by that event.
     """
     found = [_object(resource, event) for event in events]
     last: dict[str, int] = {}
@@ -240,11 +242,34 @@ def _children_records(client: StripeClient, resource: Resource, events: list[dic
         if op is Op.DELETE:
             outcomes.append([observed(child, at, deleted=True)
                              for child in _embedded(resource, parent, warnings)])
-        elif last[parent["id"]] == index and parent["id"] in listed:
-            outcomes.append([observed(child, at) for child in listed[parent["id"]]])
-        else:
-            outcomes.append([])
+            continue
+        now = listed.get(parent["id"])
+        records = [observed(child, at, deleted=True)
+                   for child in _removed(resource, event, parent["id"], now, warnings)]
+        if last[parent["id"]] == index and now is not None:
+            records.extend(observed(child, at) for child in now)
+        outcomes.append(records)
     return outcomes
+
+
+def _removed(resource: Resource, event: dict[str, Any], parent_id: str,
+             now: list[dict[str, Any]] | None, warnings: list[str]) -> list[dict[str, Any]]:
+    """The children the parent embedded before the event (its ``previous_attributes``) that
+    are not among its children now: they left it. None for ``now``: not known, none named."""
+    previous = (event.get("data") or {}).get("previous_attributes")
+    page = embedded_page(resource, previous) if isinstance(previous, dict) and now is not None \
+        else None
+    if page is None:
+        return []
+    before, whole = page
+    if not whole:
+        warnings.append(
+            f"Stream '{resource.stream}': {resource.event_object} {parent_id} changed its "
+            f"{resource.embedded}, and its event names only the first page of those it had "
+            f"before; one removed beyond that page cannot be seen and stays until a full "
+            f"refresh.")
+    current = {child["id"] for child in now or ()}
+    return [dict(child) for child in before if child["id"] not in current]
 
 
 def _embedded(resource: Resource, parent: dict[str, Any],
