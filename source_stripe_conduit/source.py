@@ -52,7 +52,12 @@ from source_stripe_conduit.governor import MAX_PAGES_IN_FLIGHT, Governor
 from source_stripe_conduit.iterator.event_pages import EventPages
 from source_stripe_conduit.lanes import AccountLanes
 from source_stripe_conduit.messages import StreamMessages, sync_summary_text
-from source_stripe_conduit.resources import BY_STREAM, RESOURCES, Resource
+from source_stripe_conduit.resources import (
+    BY_STREAM,
+    MAX_EVENT_TYPES_PER_REQUEST,
+    RESOURCES,
+    Resource,
+)
 from source_stripe_conduit.stream_state import Owner, StreamState
 from source_stripe_conduit.sync import Lane, StreamSync
 from source_stripe_conduit.transport.client import StripeClient
@@ -186,7 +191,7 @@ class SourceStripeConduit(Source):
         streams: list[DefaultStream] = []
         accounts = _accounts_or_raise(parsed, client, logger) if parsed.many_accounts else []
         parts = _SyncParts(parsed, client, governor, accounts, state_manager, logger,
-                           EventPages() if _following_changes(catalog) > 1 else None,
+                           _event_pages(catalog),
                            _Upgrades(logger))
         for configured in catalog.streams:
             resource = BY_STREAM.get(configured.stream.name)
@@ -220,12 +225,17 @@ class SourceStripeConduit(Source):
                                                         time.monotonic() - started)))
 
 
-def _following_changes(catalog: ConfiguredAirbyteCatalog) -> int:
-    """How many streams of the catalog follow changes through events."""
-    return sum(1 for configured in catalog.streams
-               if (resource := BY_STREAM.get(configured.stream.name)) is not None
-               and configured.sync_mode == SyncMode.incremental and resource.events
-               and not resource.append_only)
+def _event_pages(catalog: ConfiguredAirbyteCatalog) -> EventPages | None:
+    """The event pages the streams following changes share (None: fewer than two do), filtered
+    to their event types together where Stripe's ``types[]`` takes them all."""
+    following = [resource for configured in catalog.streams
+                 if (resource := BY_STREAM.get(configured.stream.name)) is not None
+                 and configured.sync_mode == SyncMode.incremental and resource.events
+                 and not resource.append_only]
+    if len(following) < 2:
+        return None
+    types = sorted({name for resource in following for name in resource.events})
+    return EventPages(types if len(types) <= MAX_EVENT_TYPES_PER_REQUEST else None)
 
 
 @dataclass(frozen=True)

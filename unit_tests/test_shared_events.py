@@ -18,7 +18,7 @@ from helpers import (
 )
 
 from source_stripe_conduit.iterator.event_pages import EventPages
-from source_stripe_conduit.resources import RESOURCES
+from source_stripe_conduit.resources import BY_STREAM, RESOURCES
 from source_stripe_conduit.transport.client import StripeClient
 
 INCREMENTAL = SyncMode.incremental
@@ -127,3 +127,23 @@ def test_streams_sharing_a_page_of_events_each_get_their_own_objects(
     assert first.data == second.data and first.data[0] is not second.data[0]
     first.data[0]["data"]["object"]["updated"] = NOW
     assert "updated" not in second.data[0]["data"]["object"]
+
+
+def test_streams_whose_event_types_fit_stripes_filter_read_only_those_types(
+        fake: FakeStripe) -> None:
+    _seed(fake)
+    streams = ["customers", "products"]
+    first = run_read(config(lag_seconds=0, batch_size=10), _catalog(streams))
+    fake.now = NOW + 3600
+    for n in range(30):  # another object's changes: not in the streams' types
+        fake.add_event("charge.updated", {"id": f"ch_{n}Other", "object": "charge"}, NOW + n)
+    fake.add_event("customer.updated", {"id": "cus_0Shared", "object": "customer",
+                                        "created": NOW - 10 * DAY, "version": 1}, NOW + 40)
+    fake.requests.clear()
+    second = run_read(config(lag_seconds=0, batch_size=10), _catalog(streams),
+                      state=_states(first, streams))
+    assert [r["id"] for r in record_data(second)] == ["cus_0Shared"]
+    pages = [r for r in fake.requests if r.path == "/v1/events"]
+    assert len(pages) == 1, [dict(r.params) for r in pages]
+    wanted = {n for s in streams for n in BY_STREAM[s].events}
+    assert set(pages[0].all("types[]")) == wanted

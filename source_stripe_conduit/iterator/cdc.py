@@ -111,7 +111,7 @@ def read_events_page(client: StripeClient, resource: Resource, position: Positio
 
     base: list[tuple[str, str | int]] = [("limit", batch_size), ("created[lte]", upper),
                                          *(event_type_params(resource) if shared is None
-                                           else ())]
+                                           else shared.filter())]
     if start == "cursor":
         assert position.cursor is not None
         page = fetch([*base, ("ending_before", position.cursor)])
@@ -154,7 +154,7 @@ def newest_event(client: StripeClient, resource: Resource, *, upper: int,
     failure here fails nothing (None)."""
     params: list[tuple[str, str | int]] = [
         ("limit", 1), ("created[lte]", upper),
-        *(event_type_params(resource) if shared is None else ())]
+        *(event_type_params(resource) if shared is None else shared.filter())]
     try:
         page = shared.page(client, resource.stream, params) if shared is not None \
             else client.list_page(resource.stream, EVENTS_PATH, params)

@@ -2,8 +2,9 @@
 
 Stripe counts every read against the account's allocation, and the merchant's own traffic shares
 its rate limit: the streams of a sync that follow changes read one sequence of event pages, not
-one each. They read the whole list (every event type, no ``types[]`` filter) up to one horizon
-per account and sync, and each keeps the events of its own types; so a page asked for by one
+one each. They read the list of every event type any of them follows (Stripe's ``types[]`` filter
+takes 20 names: beyond that, every event) up to one horizon per account and sync, and each
+keeps the events of its own types; so a page asked for by one
 stream is the very request the others make at that cursor. The first stream to ask fetches it,
 the others asking meanwhile wait for that answer, and the page stays for the streams behind until
 newer pages push it out.
@@ -39,7 +40,10 @@ Key = tuple[str, tuple[tuple[str, str], ...]]
 class EventPages:
     """The sync's cache of event pages (one per sync, shared by every stream and account)."""
 
-    def __init__(self, kept: int = KEPT_PAGES) -> None:
+    def __init__(self, types: list[str] | None = None, kept: int = KEPT_PAGES) -> None:
+        self.types = types
+        """Every event type the sharing streams follow, sent as ``types[]`` (None: too many
+        for Stripe's filter, every event is read)."""
         self._kept = kept
         self._lock = threading.Lock()
         # Bodies as Stripe sent them: each stream parses its own copy, whose records it
@@ -96,6 +100,10 @@ class AccountEvents:
 
     def horizon(self, newest: Callable[[], int]) -> int:
         return self.pages.horizon(self.account, newest)
+
+    def filter(self) -> list[tuple[str, str]]:
+        """The ``types[]`` every sharing stream sends, so that their requests are the same."""
+        return [("types[]", name) for name in self.pages.types or ()]
 
     def page(self, client: StripeClient, stream: str,
              params: Sequence[tuple[str, str | int]]) -> Page:
