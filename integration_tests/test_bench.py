@@ -1,6 +1,7 @@
-"""The benchmark itself: a small run through the real entry point counts what it should.
+"""The benchmark itself: small runs through the real entry point count what they should (a first
+load, one beside the merchant's own traffic, two incremental syncs with changes between).
 
-It runs over HTTPS, as the bench does by default: the connector trusts the emulator's CA
+They run over HTTPS, as the bench does by default: the connector trusts the emulator's CA
 through REQUESTS_CA_BUNDLE alone.
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tools.bench import Scenario, run, summary
+from tools.bench import Goal, Scenario, run, summary
 
 
 def test_a_small_benchmark_run_sees_every_object_once_and_reports_its_figures(
@@ -33,3 +34,36 @@ def test_a_small_benchmark_run_sees_every_object_once_and_reports_its_figures(
     assert result["tls_handshakes"] == connections
     assert f"{connections} connections (https)" in summary(scenario, result)
     assert "complete" in summary(scenario, result) and "INCOMPLETE" not in summary(scenario, result)
+
+
+def test_a_small_run_beside_the_merchant_reports_its_refusals_and_the_sync_s_share(
+        tmp_path: Path) -> None:
+    scenario = Scenario("tiny-merchant", {"customers": 300}, "sk_live_emulator", "5",
+                        merchant_rps=20, note="a smoke run beside the merchant",
+                        goals=(Goal("merchant_refused_share", 0.01, True, "refused <= 1 %"),))
+    result = run(scenario, tmp_path)
+    assert result["exit"] == 0 and result["unique"] == result["expected"] == 300
+    # A live key's default share: half of one endpoint's limit, in records of full pages.
+    assert result["share"] == 0.5 and result["ceiling"] == 1250.0
+    assert int(result["merchant_requests"]) > 0  # type: ignore[call-overload]
+    assert result["merchant_refused_share"] == 0.0
+    # The connector's last line says how long it slowed (not at all here).
+    assert result["slowed_s"] == 0.0 and str(result["sync_done"]).startswith("Sync done:")
+    line = summary(scenario, result)
+    assert "merchant refused 0 of" in line and "goal refused <= 1 %: met" in line, line
+
+
+def test_two_small_incremental_syncs_count_the_second_s_requests_and_every_change(
+        tmp_path: Path) -> None:
+    scenario = Scenario("tiny-changes", {"customers": 6, "products": 6}, "sk_test_emulator", "5",
+                        incremental=True, changes=20, changed=("customers", "products"),
+                        goals=(Goal("changes_missing", 0, True, "every change arrives"),))
+    result = run(scenario, tmp_path)
+    assert result["first_exit"] == 0 and result["exit"] == 0 and not result["errors"]
+    assert result["streams"] == 2 and result["changes"] == 20
+    assert int(result["changes_checked"]) > 0 and result["changes_missing"] == 0  # type: ignore[call-overload]
+    assert result["streams_equal_truth"] == 2
+    by_kind = result["second_by_kind"]
+    assert isinstance(by_kind, dict) and by_kind.get("event pages", 0) >= 1
+    assert sum(by_kind.values()) == result["second_requests"]
+    assert "goal every change arrives: met" in summary(scenario, result)

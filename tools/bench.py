@@ -15,6 +15,20 @@ compare ratios within one run.
 It runs over HTTPS, as Stripe does, so handshakes and connection reuse cost what they would:
 the emulator makes its own CA, and the child trusts it through ``REQUESTS_CA_BUNDLE`` alone
 (requests, and the CDK's HttpClient on it, read that variable), with an https ``api_base``.
+
+Two other kinds of scenario measure what a sync costs the account it reads rather than how fast
+it reads:
+
+- beside the merchant's own traffic (``merchant-*``): the emulator draws the merchant's requests
+  on the same limits while a backfill runs with the connector's default ``rate_share``; the
+  merchant's refused share, the backfill's rate against its share, the sync's 429s and the
+  seconds it slowed (from the connector's last ``Sync done`` line);
+- incremental syncs (``idle-all``, ``changes-*``): a first incremental sync of every stream the
+  connector discovers, then a second from its states, with nothing changed or with changes made
+  through the emulator's control API between the two; the second sync's requests by endpoint
+  and by kind, and whether every change arrived.
+
+Goals are printed beside their figures, met or missed; the machine is still noisy.
 """
 
 from __future__ import annotations
@@ -22,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import select
 import ssl
 import statistics
@@ -29,11 +44,38 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
+
+from source_stripe_conduit.records import ADDED_FIELDS
+from source_stripe_conduit.resources import RESOURCES
+from stripe_emulator.catalog import BY_STREAM as EMULATED
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A figure of a result and the bound it should keep: at most ``bound`` (``at_most``), else
+    at least."""
+
+    figure: str
+    bound: float
+    at_most: bool
+    label: str
+
+    def met(self, result: dict[str, object]) -> bool | None:
+        value = result.get(self.figure)
+        if not isinstance(value, int | float):
+            return None
+        return value <= self.bound if self.at_most else value >= self.bound
+
+    def describe(self, result: dict[str, object]) -> str:
+        met = self.met(result)
+        return f"goal {self.label}: " + ("no figure" if met is None else "met" if met else "MISSED")
 
 
 @dataclass(frozen=True)
@@ -55,31 +97,59 @@ class Scenario:
     accounts: int = 0
     """Connected accounts of a Connect platform, each with ``counts`` of its own, read in one
     connection (``connected_accounts: all``); the platform itself has no data then."""
+    merchant_rps: float = 0.0
+    """The merchant's own traffic, drawn by the emulator on the same limits while the connector
+    reads (``merchant_requests_per_second``, its default endpoints)."""
+    incremental: bool = False
+    """Two incremental syncs instead of one full refresh: the first of the streams read, the
+    second from the first's last states, after ``changes``."""
+    every_stream: bool = False
+    """An incremental scenario reads every stream the connector discovers (else those seeded)."""
+    changes: int = 0
+    """Random changes made through the emulator's control API between the two syncs."""
+    changed: tuple[str, ...] = ()
+    """The streams those changes are spread over."""
+    settle: bool = False
+    """An incremental scenario runs a third sync too, as idle as the second, for the cost of an
+    idle sync once every stream's position has settled."""
+    goals: tuple[Goal, ...] = ()
 
     @property
     def live(self) -> bool:
         return "_live_" in self.key
 
     @property
+    def share(self) -> float:
+        """The share of Stripe's limits the connector may use: ``rate_share`` as configured,
+        else its default (half with a live key, all with a test key)."""
+        given = self.extra_config.get("rate_share")
+        return float(str(given)) if given is not None else (0.5 if self.live else 1.0)
+
+    @property
     def read(self) -> tuple[str, ...]:
         return self.streams or tuple(self.counts)
 
     def ceiling(self) -> float | None:
-        """Stripe's ceiling in records/s: min(account limit, 25/s x endpoints) x 100. With
+        """The ceiling in records/s of the share the connector may use: min(account limit,
+        25/s x endpoints) x 100 x ``share`` (Stripe's own ceiling where the share is 1). With
         connected accounts the emulator's buckets are the platform's, shared by every account
         (its default scope): the same ceiling."""
-        if not self.limits or self.streams:
+        if not self.limits or self.streams or self.incremental:
             return None
         account = 100.0 if self.live else 25.0
-        return min(account, 25.0 * len(self.counts)) * 100
+        return min(account, 25.0 * len(self.counts)) * 100 * self.share
 
 
 EIGHT = ["customers", "charges", "invoices", "payment_intents", "products", "prices",
          "refunds", "subscriptions"]
 
+# Stripe's whole ceiling: the scenarios that measure how fast a first load can go give the
+# connector all of the account's limits, as before rate_share (whose default with a live key
+# leaves half of them to the merchant).
+FULL_SHARE: dict[str, object] = {"rate_share": 1}
 # The connector's own budget lifted too, for the runs bound by CPU.
 UNLIMITED: dict[str, object] = {"requests_per_second": 100_000,
-                                "endpoint_requests_per_second": 100_000}
+                                "endpoint_requests_per_second": 100_000, **FULL_SHARE}
 
 # Child streams: the field of a child that names its parent, and the parent's stream.
 PARENTS = {"invoice_line_items": ("invoice", "invoices"),
@@ -102,20 +172,44 @@ def children_scenarios(parents: int) -> list[Scenario]:
             scenarios.append(Scenario(name, counts, "sk_live_emulator", "realistic",
                                       note=f"{parent} alone, {parents:,} of them (for the "
                                            f"children beside it)",
-                                      streams=(parent,), emulator=MANY_CHILDREN))
+                                      streams=(parent,), emulator=MANY_CHILDREN,
+                                      extra_config=FULL_SHARE))
         scenarios.append(Scenario(f"{child}-{parents // 1000}k", counts, "sk_live_emulator",
                                   "realistic", note=f"{child} of {parents:,} {parent}",
-                                  streams=(child,), emulator=MANY_CHILDREN, compare_to=name))
+                                  streams=(child,), emulator=MANY_CHILDREN, compare_to=name,
+                                  extra_config=FULL_SHARE))
     return scenarios
+
+
+# Every stream the emulator serves, a few objects each (events are made by the others).
+SMALL_SEED = {s: 5 for s in EMULATED if s != "events"}
+# Streams whose objects the emulator creates, changes and deletes at random, with events.
+CHANGING = ("customers", "products", "prices", "coupons", "invoices", "subscriptions", "charges",
+            "refunds", "payment_intents", "plans", "invoice_items", "promotion_codes", "tax_rates")
+# The changed streams hold more: the emulator's random creations need parents it can use (a
+# refund a charge with something left to refund, a promotion code a coupon not deleted), and
+# with five of each a run of changes can use them all up.
+CHANGES_SEED = {**SMALL_SEED, **{s: 50 for s in CHANGING}}
+
+
+def merchant_scenario(rps: int, goals: tuple[Goal, ...]) -> Scenario:
+    """A live backfill of 8 streams beside the merchant's own traffic at ``rps`` requests/s,
+    the connector with its default share."""
+    return Scenario(f"merchant-{rps}", {s: 10_000 for s in EIGHT}, "sk_live_emulator",
+                    "realistic", merchant_rps=rps, goals=goals,
+                    note=f"8 streams of 10,000 objects, live key, default rate_share, beside "
+                         f"the merchant's {rps} requests/s")
 
 
 SCENARIOS = [
     Scenario("live-1", {"customers": 100_000}, "sk_live_emulator", "realistic",
-             note="one stream of 100,000 customers, live key"),
+             note="one stream of 100,000 customers, live key, rate_share 1",
+             extra_config=FULL_SHARE),
     Scenario("test-1", {"customers": 50_000}, "sk_test_emulator", "realistic",
              note="one stream of 50,000 customers, test key"),
     Scenario("live-8", {s: 25_000 for s in EIGHT}, "sk_live_emulator", "realistic",
-             note="8 streams of 25,000 objects, live key"),
+             note="8 streams of 25,000 objects, live key, rate_share 1",
+             extra_config=FULL_SHARE),
     Scenario("cpu-1", {"customers": 100_000}, "sk_live_emulator", "0", limits=False,
              note="zero latency, limits lifted: bound by CPU", extra_config=UNLIMITED),
     Scenario("cpu-8", {s: 25_000 for s in EIGHT}, "sk_live_emulator", "0", limits=False,
@@ -123,10 +217,24 @@ SCENARIOS = [
              extra_config=UNLIMITED),
     *children_scenarios(CHILDREN_PARENTS),
     Scenario("connect-200", {"customers": 500}, "sk_live_emulator", "realistic", accounts=200,
-             note="200 connected accounts x 500 customers in one connection, live key"),
+             note="200 connected accounts x 500 customers in one connection, live key, "
+                  "rate_share 1", extra_config=FULL_SHARE),
     Scenario("connect-1000", {"customers": 50}, "sk_live_emulator", "realistic",
-             accounts=1_000,
-             note="1,000 connected accounts x 50 customers in one connection (peak RSS)"),
+             accounts=1_000, extra_config=FULL_SHARE,
+             note="1,000 connected accounts x 50 customers in one connection (peak RSS), "
+                  "rate_share 1"),
+    merchant_scenario(40, (Goal("merchant_refused_share", 0.001, True, "merchant refused <= 0.1 %"),
+                           Goal("ratio", 0.9, False, "backfill >= 0.9 of its share"))),
+    merchant_scenario(70, (Goal("merchant_refused_share", 0.01, True, "merchant refused <= 1 %"),)),
+    Scenario("idle-all", SMALL_SEED, "sk_live_emulator", "realistic", incremental=True,
+             every_stream=True, emulator={"profile": "full"}, settle=True,
+             goals=(Goal("second_requests", 3, True, "second sync <= 3 requests"),),
+             note="every stream, 5 objects each, incremental twice, nothing changed between"),
+    Scenario("changes-1000", CHANGES_SEED, "sk_live_emulator", "realistic", incremental=True,
+             every_stream=True, emulator={"profile": "full"}, changes=1_000, changed=CHANGING,
+             goals=(Goal("changes_missing", 0, True, "every change arrives"),),
+             note=f"every stream, 5 objects each (50 of the changed ones), incremental twice, "
+                  f"1,000 changes over {len(CHANGING)} streams between"),
 ]
 
 
@@ -143,8 +251,11 @@ class Running:
                                          method="POST" if body is not None else "GET",
                                          headers={"Content-Type": "application/json"})
         context = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
-        with urllib.request.urlopen(request, timeout=600, context=context) as response:
-            return json.loads(response.read())
+        try:
+            with urllib.request.urlopen(request, timeout=600, context=context) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            raise RuntimeError(f"{path}: {error.code} {error.read()[:2000]!r}") from error
 
 
 def start_emulator(scenario: Scenario, workdir: Path, tls: bool = True) -> Running:
@@ -176,10 +287,60 @@ def start_emulator(scenario: Scenario, workdir: Path, tls: bool = True) -> Runni
     return Running(process, lines[0], lines[1] if tls else None)
 
 
+def connector_env(emulator: Running) -> dict[str, str]:
+    """The connector learns of TLS only from the https api_base and the CA bundle."""
+    env = dict(os.environ)
+    if emulator.ca_file is not None:
+        env["REQUESTS_CA_BUNDLE"] = emulator.ca_file
+    return env
+
+
+def connector_command(command: str, workdir: Path, config: dict[str, object],
+                      catalog: dict[str, object] | None = None,
+                      state: list[object] | None = None) -> list[str]:
+    """``source_stripe_conduit.run`` with its files written in ``workdir``."""
+    (workdir / "config.json").write_text(json.dumps(config))
+    args = [sys.executable, "-m", "source_stripe_conduit.run", command,
+            "--config", str(workdir / "config.json")]
+    if catalog is not None:
+        (workdir / "catalog.json").write_text(json.dumps(catalog))
+        args += ["--catalog", str(workdir / "catalog.json")]
+    if state is not None:
+        (workdir / "state.json").write_text(json.dumps(state))
+        args += ["--state", str(workdir / "state.json")]
+    return args
+
+
+SLOWED = re.compile(r"slowed for ([0-9.]+) s")
+
+
+@dataclass
+class Logs:
+    """What the connector logged about the account's limits: its last line (``Sync done: …``,
+    absent before it existed) and how often it slowed down."""
+
+    sync_done: str | None = None
+    slowdowns: int = 0
+
+    def take(self, line: bytes) -> None:
+        message = str(orjson.loads(line)["log"]["message"])
+        if message.startswith("Sync done:"):
+            self.sync_done = message
+        elif message.startswith("Stripe refused requests"):
+            self.slowdowns += 1
+
+    @property
+    def slowed_s(self) -> float | None:
+        found = SLOWED.search(self.sync_done or "")
+        return float(found.group(1)) if found else None
+
+
 def run(scenario: Scenario, workdir: Path, tls: bool = True,
         connector: Path | None = None) -> dict[str, object]:
     """One run of ``scenario``; ``connector`` is another checkout whose connector runs instead
     of this one (the child's working directory comes first on its import path)."""
+    if scenario.incremental:
+        return run_incremental(scenario, workdir, tls, connector)
     emulator = start_emulator(scenario, workdir, tls)
     url, http = emulator.url, emulator.http
     try:
@@ -203,20 +364,17 @@ def run(scenario: Scenario, workdir: Path, tls: bool = True,
             "stream": {"name": s, "json_schema": {}, "supported_sync_modes": ["full_refresh"]},
             "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}
             for s in scenario.read]}
-        (workdir / "config.json").write_text(json.dumps(config))
-        (workdir / "catalog.json").write_text(json.dumps(catalog))
+        args = connector_command("read", workdir, config, catalog)
         out_path = workdir / f"{scenario.name}.jsonl"
-        # The connector learns of TLS only from the https api_base and the CA bundle.
-        env = dict(os.environ)
-        if emulator.ca_file is not None:
-            env["REQUESTS_CA_BUNDLE"] = emulator.ca_file
+        if scenario.merchant_rps:
+            # Drawn from now on (seeding is over: it would hold the emulator's loop), and
+            # counted from the reset below.
+            http("/_emulator/config", {"merchant_requests_per_second": scenario.merchant_rps})
         http("/_emulator/stats/reset", {})
         with open(out_path, "wb") as out:
             started, started_wall = time.monotonic(), time.time()
-            child = subprocess.Popen(
-                [sys.executable, "-m", "source_stripe_conduit.run", "read", "--config",
-                 str(workdir / "config.json"), "--catalog", str(workdir / "catalog.json")],
-                stdout=out, stderr=subprocess.STDOUT, env=env, cwd=connector)
+            child = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
+                                     env=connector_env(emulator), cwd=connector)
             _, status, usage = os.wait4(child.pid, 0)
             ended = time.monotonic()
             elapsed = ended - started
@@ -235,6 +393,7 @@ def run(scenario: Scenario, workdir: Path, tls: bool = True,
         errors: list[str] = []
         finished: dict[str, float] = {}
         state_bytes: dict[str, int] = {}
+        logs = Logs()
         with open(out_path, "rb") as lines:
             for line in lines:
                 if line.startswith(b'{"type":"RECORD"'):
@@ -257,6 +416,8 @@ def run(scenario: Scenario, workdir: Path, tls: bool = True,
                         orjson.dumps(stream_state["stream_state"]))
                 elif line.startswith(b'{"type":"TRACE"') and b'"error"' in line:
                     errors.append(orjson.loads(line)["trace"]["error"]["message"])
+                elif line.startswith(b'{"type":"LOG"'):
+                    logs.take(line)
         out_path.unlink()
         cpu = usage.ru_utime + usage.ru_stime
         requests = int(stats["requests"])
@@ -292,6 +453,7 @@ def run(scenario: Scenario, workdir: Path, tls: bool = True,
                     s: round(n / (scenario.accounts + 1), 1) for s, n in state_bytes.items()},
                 "rate_limit": stats.get("rate_limit")} if scenario.accounts else {}),
             **(children_figures(scenario, children, stats, finished) if children else {}),
+            **(merchant_figures(scenario, stats, logs, records) if scenario.merchant_rps else {}),
         }
     finally:
         emulator.process.terminate()
@@ -341,6 +503,265 @@ def children_figures(scenario: Scenario, children: dict[str, int], stats: dict[s
     if stream in EMBEDDING:
         figures["request_bound"] = round((parent_pages + children["over_embedded"]) * 1.02)
     return figures
+
+
+def merchant_figures(scenario: Scenario, stats: dict[str, object], logs: Logs,
+                     records: int) -> dict[str, object]:
+    """The merchant's requests and refusals while the sync ran (the stats were reset just
+    before the connector started and read right after it ended), and what the sync gave up.
+    ``read_ratio`` is the backfill's rate against its share from its first request to its last
+    answer: the process's start-up left out, which weighs on a run this short."""
+    merchant = stats.get("merchant") or {}
+    assert isinstance(merchant, dict)
+    requests, refused = int(merchant.get("requests", 0)), int(merchant.get("refused", 0))
+    first, last = stats.get("first_request_at"), stats.get("last_response_at")
+    read_s = float(str(last)) - float(str(first)) if first and last else None
+    ceiling = scenario.ceiling()
+    return {"merchant_rps": scenario.merchant_rps, "share": scenario.share,
+            "read_s": round(read_s, 2) if read_s else None,
+            "read_ratio": round(records / read_s / ceiling, 3) if read_s and ceiling else None,
+            "merchant_requests": requests, "merchant_refused": refused,
+            "merchant_refused_share": round(refused / max(requests, 1), 5),
+            "merchant_refused_by_reason": merchant.get("refused_by_reason") or {},
+            "429s_by_reason": stats.get("rate_limited_by_reason") or {},
+            "slowed_s": logs.slowed_s, "slowdowns": logs.slowdowns,
+            "sync_done": logs.sync_done}
+
+
+# What each endpoint the emulator counts is, for requests by kind: paths with their
+# placeholders written alike, since the emulator and the connector name them differently.
+def _template(path: str) -> str:
+    return re.sub(r"\{\w+\}", "{}", path.split("?")[0])
+
+
+LISTS = {_template(r.path): ("child lists" if r.parent else "list pages") for r in RESOURCES}
+LISTS[_template("/v1/events")] = "event pages"
+
+
+def kind_of(endpoint: str) -> str:
+    """``GET /v1/customers`` is a list page, ``GET /v1/customers/{customer}`` a retrieve."""
+    method, _, path = endpoint.partition(" ")
+    template = _template(path)
+    if method != "GET":
+        return "other"
+    if template in LISTS:
+        return LISTS[template]
+    if template == "/v1/account":
+        return "account"
+    return "retrieves" if template.endswith("{}") else "other"
+
+
+def by_kind(by_endpoint: dict[str, int]) -> dict[str, int]:
+    kinds: dict[str, int] = {}
+    for endpoint, n in by_endpoint.items():
+        kind = kind_of(endpoint)
+        kinds[kind] = kinds.get(kind, 0) + int(n)
+    return dict(sorted(kinds.items()))
+
+
+@dataclass
+class Sync:
+    """One incremental sync's output: records by stream, each stream's last state, its logs."""
+
+    exit: int = 0
+    seconds: float = 0.0
+    records: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    states: dict[str, object] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    logs: Logs = field(default_factory=Logs)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def requests(self) -> int:
+        return int(self.stats.get("requests", 0))
+
+    @property
+    def by_endpoint(self) -> dict[str, int]:
+        return dict(self.stats.get("by_endpoint") or {})
+
+
+def sync(emulator: Running, workdir: Path, config: dict[str, object], catalog: dict[str, object],
+         state: list[object] | None, connector: Path | None) -> Sync:
+    """One read of ``catalog`` from ``state``, the emulator's counters reset just before it."""
+    args = connector_command("read", workdir, config, catalog, state)
+    out_path = workdir / "sync.jsonl"
+    emulator.http("/_emulator/stats/reset", {})
+    with open(out_path, "wb") as out:
+        started = time.monotonic()
+        child = subprocess.run(args, stdout=out, stderr=subprocess.STDOUT,
+                               env=connector_env(emulator), cwd=connector, check=False)
+        result = Sync(exit=child.returncode, seconds=round(time.monotonic() - started, 2))
+    stats = emulator.http("/_emulator/stats")
+    assert isinstance(stats, dict)
+    result.stats = stats
+    with open(out_path, "rb") as lines:
+        for line in lines:
+            if line.startswith(b'{"type":"RECORD"'):
+                record = orjson.loads(line)["record"]
+                result.records.append((record["stream"], record["data"]))
+            elif line.startswith(b'{"type":"STATE"'):
+                message = orjson.loads(line)["state"]
+                result.states[message["stream"]["stream_descriptor"]["name"]] = message
+            elif line.startswith(b'{"type":"TRACE"') and b'"error"' in line:
+                result.errors.append(orjson.loads(line)["trace"]["error"]["message"])
+            elif line.startswith(b'{"type":"LOG"'):
+                result.logs.take(line)
+    out_path.unlink()
+    return result
+
+
+def discovered(emulator: Running, workdir: Path, config: dict[str, object],
+               connector: Path | None) -> dict[str, dict[str, Any]]:
+    """The streams the connector offers (``discover``), by name."""
+    args = connector_command("discover", workdir, config)
+    output = subprocess.run(args, capture_output=True, env=connector_env(emulator),
+                            cwd=connector, check=False).stdout
+    for line in output.splitlines():
+        if line.startswith(b'{"type":"CATALOG"'):
+            return {s["name"]: s for s in orjson.loads(line)["catalog"]["streams"]}
+    raise RuntimeError(f"discover gave no catalog: {output[-2000:]!r}")
+
+
+def without_cursor(result: Sync, streams: list[str]) -> int:
+    """Streams following changes whose last state holds no event cursor: their next sync reads
+    events from their own ``created_at`` instead of from the cursor the others share."""
+    following = {r.stream for r in RESOURCES if r.events and not r.append_only}
+    count = 0
+    for stream in streams:
+        message = result.states.get(stream)
+        state = message.get("stream", {}).get("stream_state") if isinstance(message, dict) else None
+        if stream in following and isinstance(state, dict) and "cursor" in state \
+                and state["cursor"] is None:
+            count += 1
+    return count
+
+
+def run_incremental(scenario: Scenario, workdir: Path, tls: bool = True,
+                    connector: Path | None = None) -> dict[str, object]:
+    """Two incremental syncs: the first from nothing, the second from its states after
+    ``scenario.changes`` random changes (none: an idle sync)."""
+    emulator = start_emulator(scenario, workdir, tls)
+    http = emulator.http
+    try:
+        if scenario.emulator:
+            http("/_emulator/config", dict(scenario.emulator))
+        http("/_emulator/seed", {"counts": scenario.counts, "seed": 42,
+                                 "livemode": scenario.live})
+        config = {"secret_key": scenario.key, "api_base": emulator.url, "lag_seconds": 0,
+                  **scenario.extra_config}
+        offered = discovered(emulator, workdir, config, connector)
+        streams = sorted(offered) if scenario.every_stream else \
+            [s for s in offered if s in scenario.counts]
+        catalog = {"streams": [{
+            "stream": offered[s],
+            "sync_mode": "incremental" if "incremental" in offered[s]["supported_sync_modes"]
+            else "full_refresh",
+            "destination_sync_mode": "append_dedup"} for s in streams]}
+        first = sync(emulator, workdir, config, catalog, None, connector)
+        made: dict[str, Any] = {"ops": [], "events": []}
+        if scenario.changes:
+            answer = http("/_emulator/mutate", {"random": scenario.changes, "seed": 7,
+                                                "streams": list(scenario.changed),
+                                                "livemode": scenario.live})
+            assert isinstance(answer, dict)
+            made = answer
+        # A second later, as a next sync would come: the changes' events lie before its
+        # horizon, which counts whole seconds.
+        time.sleep(1.1)
+        second = sync(emulator, workdir, config, catalog, list(first.states.values()),
+                      connector)
+        third = None
+        if scenario.settle:
+            time.sleep(1.1)
+            third = sync(emulator, workdir, config, catalog,
+                         list({**first.states, **second.states}.values()), connector)
+        return {
+            "scenario": scenario.name, "note": scenario.note,
+            "connector": str(connector) if connector else "this checkout",
+            "streams": len(streams),
+            "incremental_streams": sum(1 for s in catalog["streams"]
+                                       if s["sync_mode"] == "incremental"),
+            "first_exit": first.exit, "first_seconds": first.seconds,
+            "first_requests": first.requests, "first_records": len(first.records),
+            "first_by_kind": by_kind(first.by_endpoint), "first_errors": first.errors[:3],
+            "first_left_without_cursor": without_cursor(first, streams),
+            "changes": len(made["ops"]), "change_events": len(made["events"]),
+            "exit": second.exit, "errors": second.errors[:3],
+            "second_seconds": second.seconds, "second_requests": second.requests,
+            "second_429s": int(second.stats.get("rate_limited", 0)),
+            "second_records": len(second.records),
+            "second_by_kind": by_kind(second.by_endpoint),
+            "second_by_endpoint": second.by_endpoint,
+            "sync_done": second.logs.sync_done,
+            **({"third_requests": third.requests, "third_by_endpoint": third.by_endpoint,
+                "third_records": len(third.records), "third_exit": third.exit}
+               if third is not None else {}),
+            **arrival(emulator, scenario, streams, first, second, made["events"]),
+        }
+    finally:
+        emulator.process.terminate()
+        emulator.process.wait(timeout=30)
+        if emulator.process.stdout is not None:
+            emulator.process.stdout.close()
+
+
+# The stream that follows each event type of each object: (object, event type) -> stream.
+FOLLOWING = {(r.object, event): r.stream for r in RESOURCES
+             if not r.parent_events and not r.append_only for event in r.events}
+
+
+def arrival(emulator: Running, scenario: Scenario, streams: list[str], first: Sync, second: Sync,
+            events: list[dict[str, Any]]) -> dict[str, object]:
+    """Whether every change reached the second sync, and whether a deduping destination fed
+    both syncs holds what the emulator holds.
+
+    A change is what Stripe announces: each object of the ``events`` the changes made (a random
+    edit that changed nothing sends none) must have a record in the stream that follows its
+    event type, and each event one in ``events``. The destination is compared stream by
+    stream with the emulator's ground truth: its ids, and each row's fields as the emulator
+    renders them but for the fields the connector sets (its ``updated`` is when it saw the row,
+    where Stripe's products have an ``updated`` of their own)."""
+    seen = {(stream, data.get("id")) for stream, data in second.records}
+    changed: set[tuple[str, str]] = set()
+    for event in events:
+        obj = (event.get("data") or {}).get("object") or {}
+        stream = FOLLOWING.get((obj.get("object"), event.get("type")))
+        if stream in streams and obj.get("id"):  # an upcoming invoice's preview has none
+            changed.add((stream, obj["id"]))
+    made = {("events", str(event["id"])) for event in events} if "events" in streams else set()
+    missing = sorted(changed - seen)
+    table: dict[str, dict[str, dict[str, Any]]] = {}
+    for stream, data in first.records + second.records:
+        rows = table.setdefault(stream, {})
+        if data.get("_ab_cdc_deleted_at"):
+            rows.pop(data["id"], None)
+        else:
+            rows[data["id"]] = data
+    query = "&".join(f"stream={s}" for s in streams)
+    truth = emulator.http(f"/_emulator/ground_truth?{query}&livemode="
+                          f"{'true' if scenario.live else 'false'}")
+    assert isinstance(truth, dict)
+    differing: dict[str, dict[str, int]] = {}
+    example = None
+    for stream in streams:
+        want = {o["id"]: o for o in truth["streams"].get(stream, [])}
+        got = table.get(stream, {})
+        stale = [i for i in want.keys() & got.keys()
+                 if any(got[i].get(k) != v for k, v in want[i].items() if k not in ADDED_FIELDS)]
+        counts = {"missing": len(want.keys() - got.keys()), "extra": len(got.keys() - want.keys()),
+                  "stale": len(stale)}
+        if any(counts.values()):
+            differing[stream] = counts
+            if example is None and stale:
+                fields = [k for k, v in want[stale[0]].items()
+                          if k not in ADDED_FIELDS and got[stale[0]].get(k) != v]
+                example = f"{stream} {stale[0]}: {', '.join(fields[:5])}"
+    return {"changes_checked": len(changed), "changes_arrived": len(changed) - len(missing),
+            "changes_missing": len(missing),
+            "missing_examples": [f"{stream} {id_}" for stream, id_ in missing[:5]],
+            "events_made": len(made), "events_missing": len(made - seen),
+            "streams_equal_truth": len(streams) - len(differing),
+            "streams_differing": differing, "stale_example": example}
 
 
 def answer_sizes(stats: dict[str, object]) -> dict[str, int]:
@@ -395,11 +816,20 @@ def main() -> None:
             for connector in connectors:
                 runs = results[(scenario.name, connector)]
                 name = scenario.name + (" (baseline)" if connector else "")
-                for key in ("ratio" if scenario.ceiling() else "records_per_s",
-                            "cpu_s_per_1000", "peak_rss_mb", "connections"):
+                for key in repeated_figures(scenario):
                     values = sorted(float(str(r[key])) for r in runs)
                     print(f"{name}: {key} median {statistics.median(values):g}, range "
                           f"{values[0]:g} to {values[-1]:g} over {len(values)} runs", flush=True)
+
+
+def repeated_figures(scenario: Scenario) -> tuple[str, ...]:
+    """The figures whose median and range a repeated run prints."""
+    if scenario.incremental:
+        return ("second_requests", "second_seconds", "changes_missing")
+    if scenario.merchant_rps:
+        return ("merchant_refused_share", "ratio", "429s")
+    return ("ratio" if scenario.ceiling() else "records_per_s", "cpu_s_per_1000", "peak_rss_mb",
+            "connections")
 
 
 def beside_parent(scenario: Scenario, result: dict[str, object],
@@ -422,6 +852,10 @@ def beside_parent(scenario: Scenario, result: dict[str, object],
 
 
 def summary(scenario: Scenario, result: dict[str, object]) -> str:
+    if scenario.incremental:
+        return incremental_summary(scenario, result)
+    if scenario.merchant_rps:
+        return merchant_summary(scenario, result)
     ok = result["unique"] == result["expected"] and result["exit"] == 0
     ratio = f" = {result['ratio']:.2f} of {result['ceiling']:.0f}" if result["ratio"] else ""
     answers = result["answers"]
@@ -435,6 +869,67 @@ def summary(scenario: Scenario, result: dict[str, object]) -> str:
             f" start-up {result['startup_s']} s, {'complete' if ok else 'INCOMPLETE'}"
             + (f", state {result['state_bytes_per_account']} bytes per account"
                if "state_bytes_per_account" in result else ""))
+
+
+def _name(scenario: Scenario, result: dict[str, object]) -> str:
+    return scenario.name + ("" if result["connector"] == "this checkout" else " (baseline)")
+
+
+def _goals(scenario: Scenario, result: dict[str, object], *figures: str) -> str:
+    goals = [g.describe(result) for g in scenario.goals if not figures or g.figure in figures]
+    return f" [{'; '.join(goals)}]" if goals else ""
+
+
+def _counts(counts: object) -> str:
+    assert isinstance(counts, dict)
+    return ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"
+
+
+def merchant_summary(scenario: Scenario, result: dict[str, object]) -> str:
+    ok = result["unique"] == result["expected"] and result["exit"] == 0
+    slowed = result["slowed_s"]
+    return (f"  {_name(scenario, result)}: merchant refused {result['merchant_refused']} of "
+            f"{result['merchant_requests']} = {float(str(result['merchant_refused_share'])):.3%}"
+            f" ({_counts(result['merchant_refused_by_reason'])})"
+            f"{_goals(scenario, result, 'merchant_refused_share')}; backfill "
+            f"{result['records_per_s']} records/s = {result['ratio']:.2f} of its share's "
+            f"{result['ceiling']:.0f}{_goals(scenario, result, 'ratio')} ({result['read_ratio']}"
+            f" from its first request to its last answer); 429s {result['429s']}"
+            f" ({_counts(result['429s_by_reason'])}); slowed "
+            + (f"{slowed} s" if slowed is not None else "(not reported)")
+            + f" ({result['slowdowns']} slowdowns logged); {result['seconds']} s, "
+            f"{'complete' if ok else 'INCOMPLETE'}")
+
+
+def incremental_summary(scenario: Scenario, result: dict[str, object]) -> str:
+    ok = result["exit"] == 0 and result["first_exit"] == 0 and not result["errors"]
+    line = (f"  {_name(scenario, result)}: {result['streams']} streams "
+            f"({result['incremental_streams']} incremental); first sync "
+            f"{result['first_requests']} requests, {result['first_seconds']} s, "
+            f"{result['first_left_without_cursor']} streams left without an event cursor; ")
+    if result["changes"]:
+        line += (f"{result['changes']} changes ({result['change_events']} events); ")
+    line += (f"second sync {result['second_requests']} requests "
+             f"({_counts(result['second_by_kind'])}), {result['second_429s']} 429s, "
+             f"{result['second_records']} records, {result['second_seconds']} s"
+             f"{_goals(scenario, result, 'second_requests')}")
+    if "third_requests" in result:
+        line += (f"; a third, as idle: {result['third_requests']} requests "
+                 f"({_counts(result['third_by_endpoint'])})")
+    if result["changes"]:
+        line += (f"; changed objects arrived {result['changes_arrived']} of "
+                 f"{result['changes_checked']}{_goals(scenario, result, 'changes_missing')}, "
+                 f"events missing from the events stream {result['events_missing']} of "
+                 f"{result['events_made']}")
+    line += (f"; streams equal to the emulator's truth {result['streams_equal_truth']} of "
+             f"{result['streams']}")
+    differing = result["streams_differing"]
+    assert isinstance(differing, dict)
+    if differing:
+        line += " (differing: " + "; ".join(f"{s} {_counts(c)}" for s, c in differing.items()) + ")"
+    errors = [str(e) for key in ("first_errors", "errors")
+              for e in (result[key] if isinstance(result[key], list) else [])]
+    return line + ("" if ok else ", FAILED: " + "; ".join(errors))
 
 
 if __name__ == "__main__":
