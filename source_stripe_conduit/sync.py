@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from airbyte_cdk.models import SyncMode
 from airbyte_cdk.sources.streams.concurrent.cursor import Cursor
@@ -138,6 +138,8 @@ class StreamSync(LanePages, PartitionGenerator):
         else:
             start = phase.initial(self.resource, saved, self._settings, self._server_time())
             provisional = False
+        if start.position is not saved:
+            start = replace(start, position=self._handed_off(start.position))
         self._apply(start, emit=False)
         # A new snapshot's start is fixed by its first page's answer, in Stripe's time: until
         # then the position is not the state's, so a failed first page saves no start taken
@@ -229,8 +231,8 @@ class StreamSync(LanePages, PartitionGenerator):
             now = max(now, int(self.lane.client.known_time()))
             start = cdc_start(position, now)
             if start == "resnapshot":
-                self._apply(phase.resnapshot(self.resource, position, self._settings, now),
-                            emit=True)
+                step = phase.resnapshot(self.resource, position, self._settings, now)
+                self._apply(replace(step, position=self._handed_off(step.position)), emit=True)
                 yield from self._read_ranges(False)
                 continue
             self._governor.acquire(self.lane.slot)
@@ -252,6 +254,22 @@ class StreamSync(LanePages, PartitionGenerator):
                 if caught_up is not None:
                     self._stream_state.moved()
                 return
+
+    def _handed_off(self, position: Position) -> Position:
+        """A new snapshot of a stream that follows events, with the newest event before it
+        (asked before its first page, so before its start), where change capture goes on."""
+        if position.iterator_type != SNAPSHOT or not self._settings.incremental \
+                or not self.resource.events or self.resource.append_only:
+            return position
+        def upper() -> int:
+            # A second before the snapshot's earliest start: events of that second are
+            # replayed, whatever order Stripe lists a second's events in.
+            return phase.read_horizon(int(self.lane.client.known_time()),
+                                      self._settings.lag_seconds) - 1
+        shared = self._reading.events
+        handoff = newest_event(self.lane.client, self.resource, shared=shared,
+                               upper=shared.handoff_upper(upper) if shared else upper())
+        return replace(position, handoff=handoff)
 
     def _server_time(self) -> int:
         return self.lane.client.server_time(self.name, *self.resource.probe)

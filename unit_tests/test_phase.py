@@ -165,3 +165,18 @@ def test_a_caught_up_position_without_a_cursor_takes_the_newest_event_as_its_cur
     kept = Position(CDC, NOW - DAY, "evt_1", cursor_created=NOW - 9)
     assert phase.caught_up(kept, NOW - 1, ("evt_9", NOW - 7)) == Position(
         CDC, NOW, "evt_1", cursor_created=NOW - 9)
+
+
+def test_a_finished_snapshot_goes_on_from_the_event_before_it_started() -> None:
+    piece = Range(gte=NOW - DAY)
+    snapshot = Position(SNAPSHOT, NOW - 1, ranges=(piece,), handoff=("evt_7", NOW - 9))
+    assert Position.from_state(snapshot.to_state()) == snapshot
+    assert snapshot.with_range(piece, None) == Position(CDC, NOW - 1, "evt_7",
+                                                         cursor_created=NOW - 9)
+
+
+def test_a_snapshot_started_after_the_horizon_still_takes_the_newest_event_as_cursor() -> None:
+    late = Position.cdc(NOW + 50)
+    assert phase.caught_up(late, NOW - 1, ("evt_9", NOW - 7)) == Position(
+        CDC, NOW + 50, "evt_9", cursor_created=NOW - 7)
+    assert phase.caught_up(late, NOW - 1) is None

@@ -10,6 +10,7 @@ from helpers import (
     DAY,
     NOW,
     FakeStripe,
+    SeenRequest,
     config,
     record_data,
     run_read,
@@ -147,3 +148,33 @@ def test_streams_whose_event_types_fit_stripes_filter_read_only_those_types(
     assert len(pages) == 1, [dict(r.params) for r in pages]
     wanted = {n for s in streams for n in BY_STREAM[s].events}
     assert set(pages[0].all("types[]")) == wanted
+
+
+def test_change_capture_after_a_snapshot_reads_forward_without_walking_back(
+        fake: FakeStripe) -> None:
+    _seed(fake)
+    fake.add_event("customer.updated", {"id": "cus_0Shared", "object": "customer"},
+                   NOW - 100)
+    # 25 changes made while the snapshot reads (Stripe's clock moves on after its first page):
+    # change capture replays them after it.
+    for n in range(25):
+        fake.add_event("customer.updated", {"id": f"cus_{n % 3}Shared", "object": "customer",
+                                            "version": n}, NOW + 10 + n)
+
+    for n in range(12):
+        fake.add("/v1/customers", {"id": f"cus_{n}More", "object": "customer",
+                                   "created": NOW - 5 * DAY + n})
+
+    def during_the_snapshot(request: SeenRequest) -> bool:
+        if request.path == "/v1/customers" and request.get("starting_after"):
+            fake.now = NOW + 100
+        return False
+
+    fake.fail(during_the_snapshot, 500)
+    output = run_read(config(lag_seconds=0, batch_size=10), _catalog(["customers"]))
+    assert not output.errors
+    assert len([r for r in record_data(output) if r.get("version") is not None]) == 25
+    walked = [r for r in fake.requests if r.path == "/v1/events" and r.get("starting_after")]
+    assert walked == []
+    forward = [r for r in fake.requests if r.path == "/v1/events" and r.get("ending_before")]
+    assert len(forward) == 3  # 25 events in pages of 10

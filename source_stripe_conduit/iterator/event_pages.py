@@ -101,6 +101,11 @@ class AccountEvents:
     def horizon(self, newest: Callable[[], int]) -> int:
         return self.pages.horizon(self.account, newest)
 
+    def handoff_upper(self, newest: Callable[[], int]) -> int:
+        """Where the newest event before a snapshot is looked for: one second per account
+        and sync, earlier than every snapshot the sync starts, so one request serves all."""
+        return self.pages.horizon(f"{self.account or ''} handoff", newest)
+
     def filter(self) -> list[tuple[str, str]]:
         """The ``types[]`` every sharing stream sends, so that their requests are the same."""
         return [("types[]", name) for name in self.pages.types or ()]

@@ -119,9 +119,10 @@ def caught_up(position: Position, horizon: int,
     """Every event up to ``horizon`` is out: later reads start after it even if the cursor
     event ages out of retention in a quiet month (None: the position is already past it).
     ``anchor``, the newest event up to ``horizon``, is the cursor of a position without one."""
-    if position.created_at > horizon:
-        return None
     cursor, cursor_created = position.cursor, position.cursor_created
     if cursor is None and anchor is not None:
+        # Nothing after the anchor is up to the horizon: reading on from it replays at most
+        # what came between the horizon and a later ``created_at``.
         cursor, cursor_created = anchor
-    return Position(CDC, horizon + 1, cursor, 0, (), cursor_created)
+    moved = Position(CDC, max(position.created_at, horizon + 1), cursor, 0, (), cursor_created)
+    return None if moved == position else moved

@@ -105,6 +105,10 @@ class Position:
     oldest: tuple[str, int] | None = None
     """The oldest dated object a ``created`` range of this snapshot emitted, of a list with
     objects without a created time: where reading those starts once every range is done."""
+    handoff: tuple[str, int] | None = None
+    """A snapshot's: the newest event (id, created) before it started. Change capture after
+    it reads forward from that event, which covers every change from ``created_at`` on,
+    instead of walking back through the pages of events from ``created_at``."""
 
     # -- construction -------------------------------------------------------------------------
 
@@ -128,6 +132,9 @@ class Position:
         if not ranges and self.oldest is not None and self.iterator_type == SNAPSHOT:
             tail = Range(cursor=self.oldest[0], cursor_created=self.oldest[1], undated=True)
             return replace(self, ranges=(tail,), oldest=None, index=0)
+        if not ranges and self.handoff is not None:
+            return Position(CDC, self.created_at, self.handoff[0],
+                            cursor_created=self.handoff[1])
         if not ranges:
             return Position.cdc(self.created_at)
         # The top-level cursor is Conduit's "last object emitted" in a snapshot only; in change
@@ -169,6 +176,8 @@ class Position:
             state["cursor_created"] = self.cursor_created
         if self.oldest is not None:
             state["oldest"] = list(self.oldest)
+        if self.handoff is not None:
+            state["handoff"] = list(self.handoff)
         return state
 
     @staticmethod
@@ -215,7 +224,8 @@ class Position:
             # Nothing left to read: the snapshot is over.
             return Position.cdc(created_at)
         return Position(kind, created_at, cursor, index, ranges,
-                        _int(state, "cursor_created"), _oldest(state.get("oldest")))
+                        _int(state, "cursor_created"), _object_ref(state, "oldest"),
+                        _object_ref(state, "handoff"))
 
 
 def _int(state: Mapping[str, Any], key: str, required: bool = False) -> int | None:
@@ -244,11 +254,12 @@ def _range(raw: Any) -> Range:
                  undated)
 
 
-def _oldest(raw: Any) -> tuple[str, int] | None:
+def _object_ref(state: Mapping[str, Any], key: str) -> tuple[str, int] | None:
+    raw = state.get(key)
     if raw is None:
         return None
     if not (isinstance(raw, list) and len(raw) == 2 and isinstance(raw[0], str)):
-        raise StateError(f"state oldest must be [id, created], got {raw!r}")
-    created = _int({"oldest": raw[1]}, "oldest")
+        raise StateError(f"state {key} must be [id, created], got {raw!r}")
+    created = _int({key: raw[1]}, key)
     assert created is not None
     return raw[0], created
