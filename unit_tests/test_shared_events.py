@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from airbyte_cdk.models import SyncMode
 from airbyte_cdk.test.catalog_builder import CatalogBuilder
 from helpers import (
@@ -21,6 +22,7 @@ from helpers import (
 from source_stripe_conduit.iterator.event_pages import EventPages
 from source_stripe_conduit.resources import BY_STREAM, RESOURCES
 from source_stripe_conduit.transport.client import StripeClient
+from source_stripe_conduit.transport.errors import StripeError
 
 INCREMENTAL = SyncMode.incremental
 FOLLOWING = [r for r in RESOURCES if r.events and not r.append_only and not r.parent]
@@ -178,3 +180,11 @@ def test_change_capture_after_a_snapshot_reads_forward_without_walking_back(
     assert walked == []
     forward = [r for r in fake.requests if r.path == "/v1/events" and r.get("ending_before")]
     assert len(forward) == 3  # 25 events in pages of 10
+
+
+def test_an_answer_not_retried_is_no_retry_in_the_counts(client: StripeClient,
+                                                         fake: FakeStripe) -> None:
+    with pytest.raises(StripeError):
+        client.get("customers", "/v1/customers/cus_Missing")
+    counters = client.counters("customers")
+    assert (counters.attempts, counters.requests, counters.retries) == (1, 1, 0)

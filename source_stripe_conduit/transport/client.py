@@ -323,12 +323,13 @@ class StripeClient:
             finally:
                 sending.active = False
                 self._current.attempt = None
-        raise_for_stripe_error(stream, path, response, account)
         version = response.headers.get("Stripe-Version")
         with self._lock:
+            # Stripe's final answer, an error too: what came before it were the retries.
             self._counters[stream].requests += 1
-            if version:
+            if version and response.status_code < 400:
                 self._versions[account] = version
+        raise_for_stripe_error(stream, path, response, account)
         return response.content
 
     def api_version(self) -> str | None:

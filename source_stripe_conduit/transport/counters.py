@@ -10,7 +10,7 @@ from source_stripe_conduit.transport.budget import CHILD_LIST, EVENT_PAGE, LIST_
 @dataclass
 class StreamCounters:
     requests: int = 0
-    """Successful requests."""
+    """Requests Stripe answered for good (a success, or an error not retried)."""
     attempts: int = 0
     """Every response received, retried ones included."""
     rate_limited: int = 0
