@@ -454,10 +454,12 @@ class Renderer:
         """
         if self.identity or not self.changes(obj.kind.object):
             return obj.blob, previous
-        new = self.render(obj.kind.object, orjson.loads(obj.blob))
-        blob = dump(new)
+        # Through the object's cache: the list read that follows the event (in the account's
+        # version, as the event) finds the object already rendered.
+        blob = self.blob(obj)
         if previous is None:
             return blob, None
+        new: dict[str, Any] = orjson.loads(blob)
         old = self.render(obj.kind.object, with_previous(orjson.loads(obj.blob), previous))
         return blob, diff(old, new)
 
