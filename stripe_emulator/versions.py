@@ -1,12 +1,13 @@
 """Stripe API versions: which ones exist, and which shape of the objects each one renders.
 
-Stripe versions its API by date. Since 2024-09-30.acacia every version also names its release
-("Starting with the 2024-09-30.acacia release, Stripe follows a new API release process where
-we release new API versions monthly with no breaking changes. Twice a year, we issue a new
-major release (for example, Basil) starting with an API version that has breaking changes").
-A monthly version renders objects as the major release it belongs to; the emulator models the
-breaking differences of basil and clover (see ``render.py``), so every version renders one of
-three shapes: 2024-06-20's (the canonical shape objects are stored in), basil's or clover's.
+Stripe versions its API by date. "Starting with the 2024-09-30.acacia release, Stripe follows a
+new API release process where we release new API versions monthly with no breaking changes.
+Twice a year, we issue a new major release (for example, Basil) that starts with an API version
+containing breaking changes"; "Each monthly release includes only backward-compatible changes,
+and uses the same name as the last major release". So a version renders objects as the major
+release it belongs to; the emulator models the breaking differences of basil and clover (see
+``render.py``), so every version renders one of three shapes: 2024-06-20's (the canonical
+shape objects are stored in), basil's or clover's.
 
 Versions before 2024-06-20 render in 2024-06-20's shape: their own differences are not
 modelled. acacia's breaking changes touch nothing the emulator serves (its typed SDK, stripe
