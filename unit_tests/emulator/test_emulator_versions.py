@@ -172,6 +172,13 @@ def test_clover_discounts_and_promotion_codes_name_their_coupon(
     assert "coupon" not in code and code["promotion"]["type"] == "coupon"
     assert isinstance(code["promotion"]["coupon"], str)
     assert isinstance(in_version(api, "/v1/promotion_codes", BASIL)["data"][0]["coupon"], dict)
+    # "[...] not automatically expanded on Discount objects, including within event
+    # notifications".
+    control.set_api_version(PLATFORM, CLOVER)
+    event = control.update("customers", customer, {"name": "Renamed"})["events"][0]
+    assert event["data"]["object"]["discount"]["source"] == {"type": "coupon",
+                                                             "coupon": coupon["id"]}
+    assert event["data"]["previous_attributes"] == {"name": basil["name"]}
 
 
 def test_a_request_without_a_version_gets_the_accounts_default(
