@@ -77,6 +77,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "or items")
     parser.add_argument("--event-delay", type=float, default=0.0,
                         help="maximum visibility delay of new events, in seconds")
+    parser.add_argument("--api-version", default=None,
+                        help="the accounts' default API version (answers without "
+                             "Stripe-Version, events), e.g. 2025-03-31.basil; default "
+                             "2024-06-20")
     parser.add_argument("--tls", action="store_true",
                         help="serve HTTPS with a certificate made at start; prints the CA "
                              "file to trust on a second line")
@@ -109,6 +113,9 @@ async def serve(args: argparse.Namespace) -> None:
     if args.merchant_endpoints is not None:
         config["merchant_endpoints"] = [part for part in args.merchant_endpoints.split(",")
                                         if part.strip()]
+    if args.api_version is not None:
+        # Before seeding: the seeded objects' creation events carry the version.
+        config["api_version"] = args.api_version
     if args.per_endpoint_limit is not None:
         config["per_endpoint_limit_enabled"] = True
         config["per_endpoint_limit"] = args.per_endpoint_limit

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from . import spec
+from . import spec, versions
 from .calls import ApiError, Call, Dropped, Handler, Result, account_invalid, no_such, unknown_param
 from .catalog import ACCOUNT_PERMISSION, BY_OBJECT, CONNECT, KINDS, TREASURY, Kind, Permission
 from .config import (
@@ -48,7 +48,8 @@ from .lists import (
 from .merchant import MerchantTraffic
 from .mutate import Config, MutationError, Mutator
 from .query import ParamError, Params, parse_int
-from .store import PLATFORM_ACCOUNT, RETENTION_SECONDS, Dataset, Obj, Store, walk_merged
+from .render import Renderer, invoice_id_of, invoice_payment
+from .store import PLATFORM_ACCOUNT, RETENTION_SECONDS, Dataset, Obj, Store, walk, walk_merged
 
 LOG = logging.getLogger("stripe_emulator")
 MAX_EVENT_TYPES = 20
@@ -216,7 +217,6 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
     stats = state.stats
     stats.enter(endpoint, request.headers.get("Stripe-Account") or state.store.platform)
     request_id = state.store.new_request_id()
-    version = request.headers.get("Stripe-Version")
     status: int | None = None
     objects = 0
     headers: dict[str, str] = {}
@@ -241,8 +241,11 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
         # Stripe's Date header tells clients Stripe's time; here it is the emulator's clock,
         # which tests move forward (retention), so clients must see that clock, not the wall's.
         headers["Date"] = formatdate(state.store.clock.now(), usegmt=True)
-        headers["Stripe-Version"] = version or state.settings.version_of(
-            request.headers.get("Stripe-Account") or PLATFORM_ACCOUNT)
+        # Stripe names the version every answer is rendered in, also when the request named
+        # none (then the account's default): a client learns the account's version this way.
+        version = answer_version(state, request)
+        headers["Stripe-Version"] = version
+        stats.answered_in(version)
         return web.Response(body=body, status=status, headers=headers,
                             content_type="application/json")
     finally:
@@ -251,6 +254,15 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
         for slot in held:
             state.limiter.release(*slot)
         stats.leave(status, objects)
+
+
+def answer_version(state: State, request: web.Request) -> str:
+    """The version a request is answered in: its Stripe-Version if Stripe accepts it, else
+    the default of the account it acts on (an error about a bad version is in the default)."""
+    requested = request.headers.get("Stripe-Version")
+    if requested is not None and versions.is_valid(requested):
+        return requested
+    return state.settings.version_of(request.headers.get("Stripe-Account") or PLATFORM_ACCOUNT)
 
 
 async def drop(request: web.Request) -> web.StreamResponse:
@@ -268,9 +280,11 @@ async def dispatch(state: State, request: web.Request, route: Route | None,
     goes to ``held``, for the caller to release once the answer is out."""
     settings = state.settings
     api_key = authenticate(state, request)
-    version = request.headers.get("Stripe-Version")
-    if version is not None and not re.match(r"^\d{4}-\d{2}-\d{2}(\.[a-z_]+)?$", version):
-        raise ApiError(400, f"Invalid Stripe API version: {version}", "invalid_api_version")
+    requested = request.headers.get("Stripe-Version")
+    if requested is not None and not versions.is_valid(requested):
+        # Stripe's message (see versions.invalid_message); its error code is not known, and
+        # none is sent rather than a made-up one.
+        raise ApiError(400, versions.invalid_message(requested))
     account = request.headers.get("Stripe-Account")
     platform = state.store.platform
     # Whose data a request reaches is settled before anything else is looked at, so this comes
@@ -331,8 +345,9 @@ async def dispatch(state: State, request: web.Request, route: Route | None,
                 params.values.setdefault(key, value)
     except ParamError as error:
         raise ApiError(400, str(error), "parameter_invalid", error.param) from None
+    version = requested or settings.version_of(dataset.account)
     call = Call(request, state, api_key, dataset, params, request_id, state.store.clock.now(),
-                profile)
+                profile, version, Renderer(dataset, versions.shape_of(version)))
     try:
         return route.handler(call, path_params)
     except ParamError as error:
@@ -389,7 +404,7 @@ def unpaginated_handler(kind: Kind, accepted: frozenset[str]) -> Handler:
 
     def handle(call: Call, path_params: dict[str, str]) -> Result:
         check_params(call.params, accepted)
-        expand = parse_expand(call.params, kind, prefix="data.")
+        expand = parse_expand(call.params, kind, prefix="data.", shape=call.renderer.shape)
         coll = call.dataset.top[kind.object]
         page = [item for item in reversed(coll.items) if item.listed]
         return Result(render_list(call, kind, page, False, kind.list_path or "", expand),
@@ -447,12 +462,13 @@ def retrieve_handler(kind: Kind, any_parent: bool = False) -> Handler:
 
 
 def render_object(call: Call, kind: Kind, obj: Obj) -> bytes:
-    expand = parse_expand(call.params, kind, prefix="")
+    renderer = call.renderer
+    expand = parse_expand(call.params, kind, prefix="", shape=renderer.shape)
     if not expand:
-        return obj.blob
-    data = orjson.loads(obj.blob)
+        return renderer.blob(obj)
+    data = renderer.data(obj)
     for path in expand:
-        expand_path(call.dataset, kind.object, data, path)
+        expand_path(renderer, kind.object, data, path)
     return orjson.dumps(data)
 
 
@@ -570,6 +586,129 @@ def event_retrieve_handler() -> Handler:
     return handle
 
 
+# Invoice payments (basil's InvoicePayment objects)
+
+
+INVOICE_PAYMENT_PARAMS = frozenset({"limit", "starting_after", "ending_before", "expand",
+                                    "created", "invoice", "status", "payment"})
+"""The list's parameters as Stripe's SDKs name them (``created`` came after 12.0.0)."""
+INVOICE_PAYMENT_EXPANDABLE = frozenset({"invoice", "payment"})
+PAYMENT_STATUSES = ("canceled", "open", "paid")
+
+
+def payment_invoice(dataset: Dataset, payment: str) -> Obj | None:
+    """The invoice whose default payment ``payment`` is, if it has one (it is finalized)."""
+    invoice_id = invoice_id_of(payment)
+    obj = dataset.get(invoice_id, "invoice") if invoice_id else None
+    if obj is None or obj.deleted or obj.status in (None, "draft"):
+        return None
+    return obj
+
+
+def payment_expand(params: Params, prefix: str) -> list[list[str]]:
+    paths = []
+    for raw in params.strings("expand"):
+        segments = raw[len(prefix):].split(".") if raw.startswith(prefix) else []
+        if not segments or segments[0] not in INVOICE_PAYMENT_EXPANDABLE \
+                or len(segments) + (1 if prefix else 0) > 4:
+            raise ApiError(400, f"This property cannot be expanded ({raw}).",
+                           "parameter_invalid", "expand")
+        paths.append(segments)
+    return paths
+
+
+def render_payment(call: Call, payment: dict[str, Any], expand: list[list[str]]
+                   ) -> dict[str, Any]:
+    for path in expand:
+        expand_path(call.renderer, "invoice_payment", payment, path)
+    return payment
+
+
+def invoice_payments_handler() -> Handler:
+    """``GET /v1/invoice_payments``: every finalized invoice's default payment, or one
+    invoice's (``invoice=``), in the order of their invoices, newest first.
+
+    Served in every version: Stripe counts "new API resources" among its backward-compatible
+    changes. The payments are made from their invoices when asked for, never stored, so they
+    follow every change of their invoice. Their ``created`` is the invoice's finalization
+    (when Stripe creates the default payment), so it is not strictly in the list's order.
+    """
+    def handle(call: Call, path_params: dict[str, str]) -> Result:
+        params = call.params
+        check_params(params, INVOICE_PAYMENT_PARAMS)
+        limit = parse_limit(params)
+        after, before = cursors(params)
+        dataset = call.dataset
+        lo: Any = None
+        hi: Any = None
+        for name, cursor in (("starting_after", after), ("ending_before", before)):
+            if cursor is None:
+                continue
+            invoice = payment_invoice(dataset, cursor)
+            if invoice is None:
+                raise no_such("invoice_payment", cursor, name, 400)
+            if name == "starting_after":
+                lo, hi = tighten(lo, hi, None, invoice.key)
+            else:
+                lo, hi = tighten(lo, hi, (invoice.created, invoice.seq + 1), None)
+        created_lo, created_hi = created_bounds(params)
+        status = params.string("status")
+        if status is not None and status not in PAYMENT_STATUSES:
+            raise ApiError(400, f"Invalid status: must be one of {', '.join(PAYMENT_STATUSES)}",
+                           "parameter_invalid", "status")
+        wanted = params.get("payment")
+        if wanted is not None and not isinstance(wanted, dict):
+            raise ApiError(400, "Invalid hash: payment", "parameter_invalid", "payment")
+        expand = payment_expand(params, "data.")
+        made: dict[str, dict[str, Any]] = {}
+
+        def accept(obj: Obj) -> bool:
+            if not obj.listed or obj.status in (None, "draft"):
+                return False
+            payment = invoice_payment(obj.data())
+            if payment is None:
+                return False
+            created = payment["created"]
+            if created_lo is not None and created < created_lo[0] \
+                    or created_hi is not None and created >= created_hi[0]:
+                return False
+            if status is not None and payment["status"] != status:
+                return False
+            if wanted and any(payment["payment"].get(key) != value
+                              for key, value in wanted.items()):
+                return False
+            made[obj.id] = payment
+            return True
+
+        invoice_id = params.string("invoice")
+        if invoice_id is not None:
+            one = dataset.get(invoice_id, "invoice")
+            candidates = [one] if one is not None and (lo is None or one.key >= lo) \
+                and (hi is None or one.key < hi) else []
+            page = [obj for obj in candidates if accept(obj)][:limit]
+            more = False
+        else:
+            page, more = walk(dataset.top["invoice"], lo, hi, limit, before is not None, accept)
+        data = [render_payment(call, made[obj.id], expand) for obj in page]
+        url = "/v1/invoice_payments"
+        return Result(orjson.dumps({"object": "list", "data": data, "has_more": more,
+                                    "url": url}), len(data))
+    return handle
+
+
+def invoice_payment_retrieve_handler() -> Handler:
+    def handle(call: Call, path_params: dict[str, str]) -> Result:
+        check_params(call.params, frozenset({"expand"}))
+        payment_id = path_params["invoice_payment"]
+        invoice = payment_invoice(call.dataset, payment_id)
+        payment = invoice_payment(invoice.data()) if invoice is not None else None
+        if payment is None:
+            raise no_such("invoice_payment", payment_id, "id")
+        return Result(orjson.dumps(render_payment(call, payment,
+                                                  payment_expand(call.params, ""))))
+    return handle
+
+
 # Mutations (a user's curl calls; tests mostly use the control API)
 
 
@@ -611,7 +750,7 @@ def create_handler(kind: Kind) -> Handler:
         fields = coerce_fields(kind, call.params)
         mutator = call.state.mutator(call.dataset, request_id=call.request_id)
         obj = mutator.create(kind, fields, plain=True)
-        return Result(obj.blob)
+        return Result(call.renderer.blob(obj))
     return handle
 
 
@@ -626,7 +765,7 @@ def update_handler(kind: Kind) -> Handler:
         fields = coerce_fields(kind, call.params)
         mutator = call.state.mutator(call.dataset, request_id=call.request_id)
         mutator.update(obj, fields)
-        return Result(obj.blob)
+        return Result(call.renderer.blob(obj))
     return handle
 
 
@@ -643,7 +782,7 @@ def delete_handler(kind: Kind, path_name: str | None = None) -> Handler:
         if obj.deleted:
             stub = spec.examples().get(f"deleted_{kind.object}", {"deleted": True})
             return Result(orjson.dumps({**stub, "id": obj.id, "object": kind.object}))
-        return Result(obj.blob)
+        return Result(call.renderer.blob(obj))
     return handle
 
 
@@ -670,6 +809,10 @@ def build_router() -> Router:
     router.add("POST", "/v1/payment_methods/{payment_method}/detach",
                delete_handler(payment_method, "payment_method"), payment_method)
     router.add("GET", "/v1/account", account_handler(), None, ACCOUNT_PERMISSION)
+    invoice = BY_OBJECT["invoice"]
+    router.add("GET", "/v1/invoice_payments", invoice_payments_handler(), invoice)
+    router.add("GET", "/v1/invoice_payments/{invoice_payment}",
+               invoice_payment_retrieve_handler(), invoice)
     return router
 
 

@@ -12,6 +12,7 @@ from aiohttp import web
 from .catalog import Kind
 from .config import ApiKey, Profile, mask_key
 from .query import Params
+from .render import Renderer
 from .store import Dataset
 
 if TYPE_CHECKING:
@@ -63,6 +64,10 @@ class Call:
     now: float
     profile: Profile
     """The profile of the account the call acts on."""
+    version: str
+    """The API version the answer is rendered in (Stripe-Version, else the account's)."""
+    renderer: Renderer
+    """Renders the dataset's objects in ``version``."""
 
     def exists(self, kind: Kind) -> bool:
         """Whether the account can have objects of ``kind`` (a non-platform has no accounts)."""

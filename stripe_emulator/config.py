@@ -9,13 +9,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from . import spec
+from . import spec, versions
 from .catalog import CONNECT, IDENTITY, ISSUING, SIGMA, TREASURY
 
 DEFAULT_TEST_KEY = "sk_test_emulator"
 DEFAULT_LIVE_KEY = "sk_live_emulator"
 KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9_]+$")
-VERSION_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z_]+)?$")
 
 
 class ConfigError(ValueError):
@@ -180,12 +179,12 @@ class Settings:
             if name == "latency":
                 value = parse_latency(value)
             elif name in ("api_version",):
-                if not isinstance(value, str) or not VERSION_PATTERN.match(value):
-                    raise ConfigError(f"Invalid API version: {value!r}")
+                check_version(value)
             elif name == "api_versions":
                 if not isinstance(value, dict) or not all(
-                        isinstance(v, str) and VERSION_PATTERN.match(v) for v in value.values()):
-                    raise ConfigError("api_versions maps account ids to API versions")
+                        isinstance(k, str) and versions.is_valid(v) for k, v in value.items()):
+                    raise ConfigError("api_versions maps account ids to API versions "
+                                      "(2024-06-20, 2025-03-31.basil...)")
                 value = dict(value)
             elif name == "profile":
                 if value not in PROFILES:
@@ -238,6 +237,16 @@ class Settings:
 
     def profile_of(self, account: str) -> Profile:
         return PROFILES[self.profiles.get(account, self.profile)]
+
+
+def check_version(value: Any) -> str:
+    """``value`` if it is an API version Stripe would accept, else ``ConfigError``."""
+    if not versions.is_valid(value):
+        raise ConfigError(f"Invalid API version: {value!r} (a date, with its release's name "
+                          "from 2024-09-30 on: 2024-06-20, 2025-03-31.basil, "
+                          "2025-09-30.clover...)")
+    assert isinstance(value, str)
+    return value
 
 
 def parse_endpoints(value: Any) -> list[str]:

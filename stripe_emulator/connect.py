@@ -187,5 +187,6 @@ def account_states(state: State, livemode: bool) -> list[dict[str, Any]]:
             "access": store.access(obj.id, livemode),
             "created": None if obj.id in platform.undated else obj.created,
             "profile": state.settings.profiles.get(obj.id, state.settings.profile),
+            "api_version": state.settings.version_of(obj.id),
         })
     return found

@@ -16,9 +16,10 @@ import orjson
 import requests
 from aiohttp import web
 
+from . import versions
 from .app import STATE_KEY, State, handle_api
 from .catalog import KINDS, Kind, Permission, kind_for, permission_named
-from .config import VERSION_PATTERN, ApiKey, ConfigError
+from .config import ApiKey, ConfigError, check_version
 from .connect import (
     RANDOM_TIME,
     AccountPlan,
@@ -28,6 +29,7 @@ from .connect import (
     create_accounts,
 )
 from .mutate import MutationError
+from .render import Renderer
 from .store import ACTIVE, REMOVED, RETENTION_SECONDS, Dataset, Obj
 
 DEFAULT_YEARS = 3.0
@@ -223,8 +225,8 @@ def _plan(entry: Any, defaults: AccountPlan) -> AccountPlan:
     if profile is not None and not isinstance(profile, str):
         raise ControlError("profile is a profile name")
     version = entry.get("api_version", defaults.api_version)
-    if version is not None and not (isinstance(version, str) and VERSION_PATTERN.match(version)):
-        raise ControlError(f"Invalid API version: {version!r}")
+    if version is not None:
+        check_version(version)
     counts = _counts(entry["counts"]) if "counts" in entry else defaults.counts
     return AccountPlan(account_id, counts, profile, created, version)
 
@@ -345,8 +347,28 @@ async def keys_set(request: web.Request, state: State) -> web.Response:
     return _json(_key_info(state.keys.add(key, granted, wording)))
 
 
-def ground_truth_of(state: State, dataset: Dataset, kind: Kind) -> list[bytes]:
-    """What a complete, correct read of the stream holds now, as its list renders it."""
+async def account_version(request: web.Request, state: State) -> web.Response:
+    """An account's default API version, changed as its owner does in the Dashboard: answers
+    without Stripe-Version, and the events made from now on, are in the new version; events
+    already made keep theirs. Any version may be set (Stripe lets an upgrade be rolled back
+    within 72 hours)."""
+    body = await _body(request)
+    account = request.match_info["account"]
+    version = check_version(body.get("version"))
+    store = state.store
+    if account != store.platform and store.access(account, False) is None \
+            and store.access(account, True) is None:
+        raise ControlError(f"No such account: {account!r} (the platform is "
+                           f"{store.platform})")
+    state.settings.api_versions[account] = version
+    return _json({"id": account, "api_version": version})
+
+
+def ground_truth_of(state: State, dataset: Dataset, kind: Kind,
+                    renderer: Renderer | None = None) -> list[bytes]:
+    """What a complete, correct read of the stream holds now, as its list renders it (in
+    ``renderer``'s version; events in their own, as their list shows them in any)."""
+    render = renderer.blob if renderer is not None else (lambda obj: obj.blob)
     profile = state.settings.profile_of(dataset.account)
     if not profile.serves(kind.product, dataset.livemode):
         # Not set up (or not a platform): no such objects exist, so a correct read has none.
@@ -357,7 +379,7 @@ def ground_truth_of(state: State, dataset: Dataset, kind: Kind) -> list[bytes]:
         return [e.blob for e in reversed(dataset.events.items)
                 if e.created >= horizon and e.visible_at <= now]
     if kind.top_level:
-        return [o.blob for o in reversed(dataset.top[kind.object].items) if o.listed]
+        return [render(o) for o in reversed(dataset.top[kind.object].items) if o.listed]
     parent_kind = kind_for(kind.parent or "")
     assert parent_kind is not None
     if not profile.serves(parent_kind.product, dataset.livemode):
@@ -366,7 +388,7 @@ def ground_truth_of(state: State, dataset: Dataset, kind: Kind) -> list[bytes]:
                           if o.listed and not o.deleted]
     blobs: list[bytes] = []
     for parent in parents:
-        blobs.extend(child.blob for child in dataset.listed_children(kind.object, parent.id))
+        blobs.extend(render(child) for child in dataset.listed_children(kind.object, parent.id))
     return blobs
 
 
@@ -376,19 +398,23 @@ async def ground_truth(request: web.Request, state: State) -> web.Response:
     livemode = _flag(query.get("livemode"))
     names = query.getall("stream", [])
     kinds = [_kind(name) for name in names] if names else list(KINDS)
+    version = query.get("version") or state.settings.version_of(account or state.store.platform)
+    if not versions.is_valid(version):
+        raise ControlError(f"Invalid API version: {version!r}")
     access = state.store.access(account, livemode) \
         if account and account != state.store.platform else None
     if _not_a_platform(state, account) or access not in (None, ACTIVE):
         # Every request with Stripe-Account is refused (not a platform, or the account was
         # removed or its access revoked): nothing of the account can be read.
         return _json({"account": account, "livemode": livemode, "access": access,
-                      "streams": {kind.stream: [] for kind in kinds}})
+                      "version": version, "streams": {kind.stream: [] for kind in kinds}})
     dataset = _dataset(state, account, livemode)
+    renderer = Renderer(dataset, versions.shape_of(version))
     streams = {kind.stream: [orjson.Fragment(blob)
-                             for blob in ground_truth_of(state, dataset, kind)]
+                             for blob in ground_truth_of(state, dataset, kind, renderer)]
                for kind in kinds}
     return _json({"account": dataset.account, "livemode": dataset.livemode,
-                  "access": access, "streams": streams})
+                  "access": access, "version": version, "streams": streams})
 
 
 async def stats_get(request: web.Request, state: State) -> web.Response:
@@ -449,6 +475,7 @@ def make_app(state: State) -> web.Application:
         ("POST", "/_emulator/accounts", accounts_create),
         ("POST", "/_emulator/accounts/{account}/{action:remove|revoke|restore}",
          account_access),
+        ("POST", "/_emulator/accounts/{account}/version", account_version),
         ("GET", "/_emulator/stats", stats_get),
         ("POST", "/_emulator/stats/reset", stats_reset),
         ("GET", "/_emulator/health", health),
@@ -561,9 +588,12 @@ class EmulatorClient:
         return removed
 
     def ground_truth(self, stream: str | None = None, account: str | None = None,
-                     livemode: bool = False) -> Any:
-        """Objects per stream; with ``stream``, that stream's list alone."""
+                     livemode: bool = False, version: str | None = None) -> Any:
+        """Objects per stream; with ``stream``, that stream's list alone. Rendered in
+        ``version`` (default: the account's current version), as a read in it lists them."""
         params: dict[str, str] = {}
+        if version is not None:
+            params["version"] = version
         if stream is not None:
             params["stream"] = stream
         if account is not None:
@@ -599,8 +629,16 @@ class EmulatorClient:
         ids: list[str] = self._call("POST", "accounts", body)["ids"]
         return ids
 
+    def set_api_version(self, account: str, version: str) -> str:
+        """Change an account's default API version (the platform's id for the platform's);
+        returns it."""
+        result: str = self._call("POST", f"accounts/{account}/version",
+                                 {"version": version})["api_version"]
+        return result
+
     def accounts(self, livemode: bool = False) -> list[dict[str, Any]]:
-        """Every account the platform has had: ``{id, access, created, profile}``."""
+        """Every account the platform has had: ``{id, access, created, profile,
+        api_version}``."""
         found: list[dict[str, Any]] = self._call(
             "GET", "accounts", params={"livemode": "true"} if livemode else None)["accounts"]
         return found

@@ -176,6 +176,9 @@ class Stats:
     # connector spreads its reads over the accounts, and which ones it drove into the limit.
     by_account: dict[str, int] = field(default_factory=dict)
     rate_limited_by_account: dict[str, int] = field(default_factory=dict)
+    # Answers by the API version they were rendered in (their Stripe-Version header): which
+    # version a client reads in, pinned or the account's default.
+    by_version: dict[str, int] = field(default_factory=dict)
     faults: int = 0
     drops: int = 0
     lock_timeouts: int = 0
@@ -225,6 +228,9 @@ class Stats:
         self.rate_limited_by_account[account] = self.rate_limited_by_account.get(account, 0) + 1
         self.rate_limited_by_reason[reason] = self.rate_limited_by_reason.get(reason, 0) + 1
 
+    def answered_in(self, version: str) -> None:
+        self.by_version[version] = self.by_version.get(version, 0) + 1
+
     def merchant(self, refused: str | None) -> None:
         self.merchant_requests += 1
         if refused is not None:
@@ -249,6 +255,7 @@ class Stats:
             "rate_limited_by_reason": dict(sorted(self.rate_limited_by_reason.items())),
             "by_account": dict(sorted(self.by_account.items())),
             "rate_limited_by_account": dict(sorted(self.rate_limited_by_account.items())),
+            "by_version": dict(sorted(self.by_version.items())),
             "faults": self.faults,
             "drops": self.drops,
             "lock_timeouts": self.lock_timeouts,

@@ -12,7 +12,9 @@ from . import spec
 from .calls import ApiError, Call, Result, no_such, unknown_param
 from .catalog import BY_OBJECT, Kind
 from .query import Params, parse_int
-from .store import Collection, Dataset, Key, Obj, listed, walk
+from .render import Renderer, expandable, payments_list
+from .store import Collection, Key, Obj, listed, walk
+from .versions import CANONICAL, SHAPES
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 10
@@ -164,7 +166,7 @@ def list_page(call: Call, kind: Kind, coll: Collection | None, url: str,
             lo, hi = tighten(lo, hi, None, obj.key)
         else:
             lo, hi = tighten(lo, hi, (obj.created, obj.seq + 1), None)
-    expand = parse_expand(params, kind, prefix="data.")
+    expand = parse_expand(params, kind, prefix="data.", shape=call.renderer.shape)
     accept = build_accept(params, kind, handled)
     if "created" in params and dataset.undated and kind.top_level:
         accept = dated_only(accept, dataset.undated)
@@ -204,22 +206,29 @@ def dated_only(accept: Callable[[Obj], bool], undated: set[str]) -> Callable[[Ob
 
 def render_list(call: Call, kind: Kind, page: list[Any], more: bool, url: str,
                 expand: list[list[str]]) -> bytes:
+    """A list page in the call's version: stored bytes joined as they are, where the version
+    changes nothing of the kind."""
+    renderer = call.renderer
     if expand:
         items: list[Any] = []
         for item in page:
-            data = orjson.loads(item.blob)
+            data = renderer.data(item)
             for path in expand:
-                expand_path(call.dataset, kind.object, data, path)
+                expand_path(renderer, kind.object, data, path)
             items.append(data)
     else:
-        items = [orjson.Fragment(item.blob) for item in page]
+        items = [orjson.Fragment(renderer.blob(item)) for item in page]
     return orjson.dumps({"object": "list", "data": items, "has_more": more, "url": url})
 
 
 # Expansion
 
 
-def parse_expand(params: Params, kind: Kind, prefix: str) -> list[list[str]]:
+def parse_expand(params: Params, kind: Kind, prefix: str,
+                 shape: str = CANONICAL) -> list[list[str]]:
+    """The paths ``expand`` asks for, each checked against what the version can expand."""
+    assert shape in SHAPES
+    fields = expandable(spec.expandable(kind.object), kind.object, shape)
     paths: list[list[str]] = []
     for raw in params.strings("expand"):
         if prefix and not raw.startswith(prefix):
@@ -230,18 +239,27 @@ def parse_expand(params: Params, kind: Kind, prefix: str) -> list[list[str]]:
         if depth > MAX_EXPAND_DEPTH:
             raise ApiError(400, f"You cannot expand more than {MAX_EXPAND_DEPTH} levels of a "
                            f"property. Property: {raw}", "parameter_invalid", "expand")
-        if not segments[0] or segments[0] not in spec.expandable(kind.object):
+        if not segments[0] or segments[0] not in fields:
             raise ApiError(400, f"This property cannot be expanded ({raw}).",
                            "parameter_invalid", "expand")
         paths.append(segments)
     return paths
 
 
-def expand_path(dataset: Dataset, object_type: str, data: dict[str, Any],
+def expand_path(renderer: Renderer, object_type: str, data: dict[str, Any],
                 segments: list[str]) -> None:
-    """Replace the id at ``segments`` with the object, where the emulator has it."""
+    """Replace the id at ``segments`` with the object, where the emulator has it, rendered in
+    the same version as the object it is expanded in."""
+    dataset = renderer.dataset
+    assert dataset is not None
     head, rest = segments[0], segments[1:]
     value = data.get(head)
+    if head == "payments" and object_type == "invoice" and renderer.shape != CANONICAL \
+            and "payments" not in data:
+        # basil's includable list, absent unless asked for; made from the stored invoice,
+        # whose payment fields the rendered one no longer has.
+        stored = dataset.get(str(data.get("id")), "invoice")
+        value = data[head] = payments_list(stored.data() if stored is not None else data)
     if isinstance(value, str):
         target = dataset.objects.get(value)
         if target is None:
@@ -249,7 +267,7 @@ def expand_path(dataset: Dataset, object_type: str, data: dict[str, Any],
         if target.deleted:
             value = {"id": target.id, "object": target.kind.object, "deleted": True}
         else:
-            value = orjson.loads(target.blob)
+            value = renderer.data(target)
         data[head] = value
     if rest and isinstance(value, dict):
         inner_type = value.get("object")
@@ -260,6 +278,6 @@ def expand_path(dataset: Dataset, object_type: str, data: dict[str, Any],
         if value.get("object") == "list" and rest[0] == "data":
             for item in value.get("data", ()):
                 if isinstance(item, dict) and rest[1:]:
-                    expand_path(dataset, str(item.get("object")), item, rest[1:])
+                    expand_path(renderer, str(item.get("object")), item, rest[1:])
         else:
-            expand_path(dataset, str(inner_type), value, rest)
+            expand_path(renderer, str(inner_type), value, rest)

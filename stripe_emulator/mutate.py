@@ -16,6 +16,7 @@ from .catalog import BY_OBJECT, KINDS, META, NOW, TEXT, TOGGLE, Copy, Kind, OneO
 from .config import PROFILES, Profile, refusal
 from .generate import Generator, invoice_totals
 from .query import set_in
+from .render import Renderer, diff
 from .store import (
     NESTED_PAGE,
     RETENTION_SECONDS,
@@ -27,6 +28,7 @@ from .store import (
     make_event_blob,
     random_id,
 )
+from .versions import shape_of
 
 YEAR = 365 * 86400
 
@@ -94,20 +96,6 @@ def get_path(data: dict[str, Any], path: str) -> Any:
     return value
 
 
-def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """Stripe's ``previous_attributes``: old values of what changed, nested maps partially."""
-    previous: dict[str, Any] = {}
-    for key in old.keys() | new.keys():
-        before, after = old.get(key), new.get(key)
-        if before == after:
-            continue
-        if isinstance(before, dict) and isinstance(after, dict) and before.get("object") != "list":
-            previous[key] = diff(before, after)
-        else:
-            previous[key] = before
-    return previous
-
-
 @dataclass
 class Config:
     """What the mutator needs from the emulator's configuration."""
@@ -132,6 +120,10 @@ class Mutator:
         self.now = int(self.now_float)
         self.gen = Generator(rng, dataset, self.now)
         self.made: list[Event] = []
+        # Events are rendered once, when made, in the account's default version of that
+        # moment: Stripe renders "each event data [...] according to Stripe API version at its
+        # creation time", whatever version later reads it.
+        self.renderer = Renderer(dataset, shape_of(config.api_version))
 
     def available(self, kind: Kind) -> bool:
         """Whether the account can have objects of ``kind`` at all."""
@@ -150,8 +142,9 @@ class Mutator:
         when = self.now if created is None else created
         base = self.now_float if created is None else float(created)
         event_id = "evt_" + random_id(self.rng, 24)
+        object_blob, previous = self.renderer.event_payload(obj, previous)
         blob = make_event_blob(
-            event_id, event_type, when, obj.blob, previous, dataset.livemode,
+            event_id, event_type, when, object_blob, previous, dataset.livemode,
             self.config.api_version,
             (self.request_id or self.store.new_request_id()) if request else None,
             dataset.account if dataset.connected else None)

@@ -66,7 +66,7 @@ class Obj:
     """One Stripe object of a dataset."""
 
     __slots__ = ("id", "kind", "created", "seq", "blob", "listed", "deleted", "parent",
-                 "status", "customer")
+                 "status", "customer", "rendered")
 
     def __init__(self, kind: Kind, object_id: str, created: int, seq: int, blob: bytes,
                  parent: str | None, status: str | None) -> None:
@@ -83,6 +83,9 @@ class Obj:
         self.status = status
         self.customer: str | None = None
         """The customer id it references, kept to find a customer's objects without decoding."""
+        self.rendered: tuple[str, bytes, bytes | None, bytes] | None = None
+        """The last rendering in another API version than the stored one: (shape, the stored
+        bytes it was made from, the bytes of what else it depends on, the rendered bytes)."""
 
     @property
     def key(self) -> Key:

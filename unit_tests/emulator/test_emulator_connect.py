@@ -103,7 +103,7 @@ def test_each_account_can_have_its_own_id_time_data_and_profile(
     assert profiles[full] == "full" and profiles[ordinary] == profiles[ids[2]] == "ordinary"
     states = {a["id"]: a for a in platform.accounts()}
     assert states[full] == {"id": full, "access": "active", "created": 1_600_000_000,
-                            "profile": "full"}
+                            "profile": "full", "api_version": "2023-10-16"}
 
 
 def test_bad_requests_for_accounts_are_refused(control: EmulatorClient) -> None:
