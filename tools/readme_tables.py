@@ -15,8 +15,8 @@ from source_stripe_conduit.resources import EVENTS_PERMISSION, RESOURCES, Op, Re
 
 
 def added_after_first_release(r: Resource) -> str:
-    """The stream's event types that a release after the oldest read (2024-06-20) introduced:
-    an account on that release or a later one sends them, an older one never does."""
+    """The stream's event types that a release after the oldest read (2024-06-20) introduced,
+    each with the first release whose SDK lists it."""
     later = sorted((RELEASES.index(INTRODUCED[t]), t) for t in r.events
                    if INTRODUCED[t] != RELEASES[0])
     return ", ".join(f"`{t}` ({RELEASES[i]})" for i, t in later) or "–"

@@ -77,7 +77,8 @@ FIELDS: tuple[Field, ...] = (
           exclusive_minimum=0, maximum=600, default=DEFAULT_TIMEOUT_SECONDS),
     Field("stripe_version", "string", "version", "Stripe API version", 12,
           default=DEFAULT_STRIPE_VERSION,
-          description="Sent as Stripe-Version. The stream schemas describe 2024-06-20."),
+          description="Sent as Stripe-Version. The stream schemas describe every release "
+          "from 2024-06-20 to 2026-10-28.endive."),
     Field("api_base", "string", "api_base", "API base URL", 14, default=DEFAULT_API_BASE,
           description="Stripe's API, or a local emulator (plain http only to a loopback "
           "host, so a key never crosses a network in clear)."),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_API_BASE = "https://api.stripe.com"
-DEFAULT_STRIPE_VERSION = "2024-06-20"  # the version the stream schemas are generated from
+DEFAULT_STRIPE_VERSION = "2024-06-20"  # the oldest release the stream schemas describe
 DEFAULT_BATCH_SIZE = 100
 DEFAULT_LAG_SECONDS = 60
 DEFAULT_MAX_RETRIES = 4
