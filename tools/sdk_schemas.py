@@ -386,12 +386,23 @@ class Reader:
             return _kind("object")
         if name in ANYTHING:
             return _kind(ANY)
-        if name is not None and isinstance(node, ast.Name):
-            ref = self.wheel.resolve(name, scope)
-            if ref is not None:
-                return self.class_shape(ref, depth, path)
+        ref = self.class_ref(node, scope)
+        if ref is not None:
+            return self.class_shape(ref, depth, path)
         self.unknown.add(f"{'.'.join(scope.qualname)}: {ast.unparse(node)}")
         return _kind(ANY)
+
+    def class_ref(self, node: ast.expr, scope: ClassRef) -> ClassRef | None:
+        """The class ``node`` names: ``Discount``, or a nested one spelt ``Invoice.Discount``."""
+        if isinstance(node, ast.Name):
+            return self.wheel.resolve(node.id, scope)
+        if isinstance(node, ast.Attribute):
+            outer = self.class_ref(node.value, scope)
+            if outer is not None:
+                nested = ClassRef(outer.module, (*outer.qualname, node.attr))
+                if nested.qualname in self.wheel.module(outer.module).classes:
+                    return nested
+        return None
 
     def generic(self, node: ast.Subscript, scope: ClassRef, depth: int,
                 path: tuple[ClassRef, ...]) -> Shape:
