@@ -25,7 +25,7 @@ setup(
     python_requires=">=3.11,<3.14",
     packages=find_packages(include=["source_stripe_conduit*", "stripe_emulator*"]),
     package_data={
-        "source_stripe_conduit": ["schemas/*.json", "schemas/LICENSE-stripe-openapi"],
+        "source_stripe_conduit": ["schemas/*.json", "schemas/LICENSE-stripe-python"],
         "stripe_emulator": ["data/*", "README.md"],
     },
     install_requires=MAIN_REQUIREMENTS,

@@ -5,10 +5,14 @@ types change it, with what meaning. Event names are listed exactly, never as a p
 ``customer.*`` would also match ``customer.subscription.*`` and ``charge.*`` would match
 ``charge.dispute.*``.
 
-The lists are Conduit's (2022), checked against the ``enabled_events`` enum of the pinned API
-version (2024-06-20): events Stripe has since added are here, events it has removed are not
-(``invoiceitem.updated``, ``transfer.failed``, ``transfer.paid``), and the Orders beta resource,
-retired by Stripe, is gone.
+The lists are Conduit's (2022), checked against every event type of Stripe's API releases from
+2024-06-20 to 2026-10-28.endive (``event_types.py``, from Stripe's Python SDK, with the release
+that introduced each): a row has every event type of its object, those of later releases too,
+since an account on a newer release sends them whatever version the connector pins. Events
+Stripe removed before 2024-06-20 are not here (``invoiceitem.updated``, ``transfer.failed``,
+``transfer.paid``), and the Orders beta resource, retired by Stripe, is gone. An event type of a
+row's object is the row's object name plus one last part, compared exactly:
+``invoice_payment.paid`` (2025-05-28.basil) is an InvoicePayment's, not an invoice's.
 
 Child lists (a customer's payment methods, an invoice's lines) are read through their parent's
 list. Those Stripe sends no events for (invoice lines, subscription items, customer balance
@@ -147,11 +151,14 @@ def _merge(*tables: Mapping[str, Op]) -> Mapping[str, Op]:
 
 # Event tables shared by a parent and the child streams its events keep current.
 _CUSTOMER_EVENTS = _events("customer", "updated", delete=("deleted",))
-# invoice.upcoming carries an invoice without an id: the CDC reader skips it.
+# invoice.upcoming carries an invoice without an id: the CDC reader skips it. invoice.overpaid
+# (2025-03-31.basil) and invoice.payment_attempt_required (2025-10-29.clover) change an invoice
+# that goes on existing: updates.
 _INVOICE_EVENTS = _events("invoice", "finalization_failed", "finalized", "marked_uncollectible",
-                          "overdue", "paid", "payment_action_required", "payment_failed",
-                          "payment_succeeded", "sent", "upcoming", "updated", "voided",
-                          "will_be_due", delete=("deleted",))
+                          "overdue", "overpaid", "paid", "payment_action_required",
+                          "payment_attempt_required", "payment_failed", "payment_succeeded",
+                          "sent", "upcoming", "updated", "voided", "will_be_due",
+                          delete=("deleted",))
 # A canceled subscription stays in the list with status=all (which the snapshot sends, or
 # Stripe hides canceled ones): customer.subscription.deleted is a status change, not a row
 # delete, so snapshot and CDC agree on the row.
@@ -243,8 +250,10 @@ RESOURCES: tuple[Resource, ...] = (
              _events("promotion_code", "updated")),
     Resource("quotes", "quote", "/v1/quotes",
              _events("quote", "accepted", "canceled", "finalized"), created_filter=False),
+    # refund.failed (2024-10-28.acacia): a refund's status moves to failed, the refund stays.
     Resource("refunds", "refund", "/v1/refunds",
-             _merge(_events("refund", "updated"), _events("charge.refund", "updated", create=()))),
+             _merge(_events("refund", "failed", "updated"),
+                    _events("charge.refund", "updated", create=()))),
     Resource("report_runs", "reporting.report_run", "/v1/reporting/report_runs",
              _events("reporting.report_run", "failed", "succeeded", create=()),
              permission="rak_report_run_read"),
@@ -271,13 +280,17 @@ RESOURCES: tuple[Resource, ...] = (
              _events("subscription_schedule", "aborted", "canceled", "completed", "expiring",
                      "released", "updated")),
     Resource("tax_rates", "tax_rate", "/v1/tax_rates", _events("tax_rate", "updated")),
+    # terminal.reader.action_updated (2025-06-30.basil): the reader's action changed.
     Resource("terminal_readers", "terminal.reader", "/v1/terminal/readers",
-             _events("terminal.reader", "action_failed", "action_succeeded", create=()),
+             _events("terminal.reader", "action_failed", "action_succeeded", "action_updated",
+                     create=()),
              created_filter=False),
     Resource("top_ups", "topup", "/v1/topups",
              _events("topup", "canceled", "failed", "reversed", "succeeded")),
+    # issuing_transaction.purchase_details_receipt_updated (2024-10-28.acacia): the
+    # transaction's purchase details got a receipt.
     Resource("transactions", "issuing.transaction", "/v1/issuing/transactions",
-             _events("issuing_transaction", "updated")),
+             _events("issuing_transaction", "purchase_details_receipt_updated", "updated")),
     Resource("transfers", "transfer", "/v1/transfers",
              _events("transfer", "reversed", "updated")),
 )

@@ -10,12 +10,22 @@ import sys
 from pathlib import Path
 
 from source_stripe_conduit.config import BY_NAME, SPEC
-from source_stripe_conduit.resources import EVENTS_PERMISSION, RESOURCES, Op
+from source_stripe_conduit.event_types import INTRODUCED, RELEASES
+from source_stripe_conduit.resources import EVENTS_PERMISSION, RESOURCES, Op, Resource
+
+
+def added_after_first_release(r: Resource) -> str:
+    """The stream's event types that a release after the oldest read (2024-06-20) introduced,
+    each with the first release whose SDK lists it."""
+    later = sorted((RELEASES.index(INTRODUCED[t]), t) for t in r.events
+                   if INTRODUCED[t] != RELEASES[0])
+    return ", ".join(f"`{t}` ({RELEASES[i]})" for i, t in later) or "–"
 
 
 def stream_table() -> str:
-    rows = ["| stream | endpoint | sync modes | event types (C create, D delete, else update) | deletes |",
-            "|---|---|---|---|---|"]
+    rows = ["| stream | endpoint | sync modes | event types (C create, D delete, else update) "
+            f"| event types added after {RELEASES[0]} | deletes |",
+            "|---|---|---|---|---|---|"]
     for r in RESOURCES:
         if r.append_only:
             events, modes, deletes = "none: append-only, incremental by `created`", "full, incremental", "n/a"
@@ -33,7 +43,8 @@ def stream_table() -> str:
                 deletes = "yes" if Op.DELETE in r.events.values() else "no (Stripe never deletes them)"
         path = r.path
         params = "".join(f"?{k}={v}" for k, v in r.list_params.items())
-        rows.append(f"| `{r.stream}` | `{path}{params}` | {modes} | {events} | {deletes} |")
+        added = "n/a" if r.append_only else added_after_first_release(r)
+        rows.append(f"| `{r.stream}` | `{path}{params}` | {modes} | {events} | {added} | {deletes} |")
     return "\n".join(rows)
 
 
@@ -72,8 +83,9 @@ def config_table() -> str:
 def write(readme: Path) -> None:
     text = readme.read_text()
     for table in (config_table(), stream_table(), permission_table()):
-        header = table.split("\n", 1)[0]
-        start = text.index(header)
+        # Found by its first two column names, so that a table whose other columns changed is
+        # replaced too.
+        start = text.index("|".join(table.split("|", 3)[:3]) + "|")
         end = text.index("\n\n", start)
         text = text[:start] + table + text[end:]
     readme.write_text(text)

@@ -81,7 +81,7 @@ FIELDS: tuple[Field, ...] = (
           "event's object in it, so a change needs no request, and newer fields come "
           "through). A version such as 2024-06-20 or 2025-03-31.basil pins every request to "
           "it (changes rendered in another version are fetched again, see hydrate). The "
-          "stream schemas cover every release since 2024-06-20."),
+          "stream schemas describe every release from 2024-06-20 to 2026-10-28.endive."),
     Field("api_base", "string", "api_base", "API base URL", 14, default=DEFAULT_API_BASE,
           description="Stripe's API, or a local emulator (plain http only to a loopback "
           "host, so a key never crosses a network in clear)."),
