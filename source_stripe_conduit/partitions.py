@@ -58,12 +58,16 @@ class RangeRead:
     warnings: tuple[str, ...] = ()
     oldest: tuple[str, int] | None = None
     """The page's oldest object, where objects without a created time are read after it."""
+    pending: int | None = None
+    """The oldest ``created`` of the page's objects that may still change without an event."""
 
     def apply(self, position: Position) -> Position:
         if self.snapshot_start is not None:
             position = replace(position, created_at=self.snapshot_start)
         if self.oldest is not None:
             position = position.with_oldest(*self.oldest)
+        if self.pending is not None:
+            position = position.with_pending(self.pending)
         return position.with_range(self.piece, self.remaining)
 
 
@@ -161,7 +165,8 @@ class RangePartition(PagePartition):
                 observed(record, start)
         records = page.records[self.skip:]
         return records, RangeRead(self.piece, page.remaining, page.seconds_per_object,
-                                  len(records), start, page.warnings, page.oldest)
+                                  len(records), start, page.warnings, page.oldest,
+                                  page.pending)
 
     def to_slice(self) -> Mapping[str, Any] | None:
         return {"range": self.piece.to_state()}

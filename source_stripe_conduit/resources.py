@@ -77,6 +77,11 @@ class Resource:
     permission: str | None = None
     """The restricted-key permission that reads the list, where Stripe's name is not
     ``rak_<object>_read`` (prices are read with the plans' permission)."""
+    settles: tuple[str, str] | None = None
+    """``(field, value)``: an object whose ``field`` is ``value`` still changes later without
+    any event (a balance transaction is ``pending`` until its ``available_on``). Each
+    incremental read lists again what was created since the oldest such object it read, and
+    emits those that changed since; the window closes as they settle."""
     undated: bool = False
     """Some objects have no ``created`` time (connected accounts of long ago): they match no
     ``created`` filter, and Stripe lists them after every dated one, so a snapshot read in
@@ -174,7 +179,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("authorizations", "issuing.authorization", "/v1/issuing/authorizations",
              _events("issuing_authorization", "request", "updated")),
     Resource("balance_transactions", "balance_transaction", "/v1/balance_transactions",
-             append_only=True, permission="rak_balance_read"),
+             append_only=True, permission="rak_balance_read", settles=("status", "pending")),
     Resource("billing_portal_configurations", "billing_portal.configuration",
              "/v1/billing_portal/configurations",
              _events("billing_portal.configuration", "updated"), created_filter=False),

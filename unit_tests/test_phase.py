@@ -180,3 +180,16 @@ def test_a_snapshot_started_after_the_horizon_still_takes_the_newest_event_as_cu
     assert phase.caught_up(late, NOW - 1, ("evt_9", NOW - 7)) == Position(
         CDC, NOW + 50, "evt_9", cursor_created=NOW - 7)
     assert phase.caught_up(late, NOW - 1) is None
+
+
+def test_a_catch_up_reads_again_from_the_oldest_object_that_could_still_change() -> None:
+    txns = BY_STREAM["balance_transactions"]
+    position = Position(CDC, NOW - DAY, pending=NOW - 3 * DAY)
+    step = phase.catch_up(txns, position, NOW - 1, NOW)
+    assert step is not None and step.position == Position(CDC, NOW - 1, ranges=(
+        Range(gte=NOW - DAY, lt=NOW - 1), Range(gte=NOW - 3 * DAY, lt=NOW - DAY, recheck=True)))
+    assert Position.from_state(step.position.to_state()) == step.position
+    # Nothing new, but something may still settle: it is read again all the same.
+    quiet = phase.catch_up(txns, Position(CDC, NOW, pending=NOW - DAY), NOW - 1, NOW)
+    assert quiet is not None and quiet.position.ranges == (
+        Range(gte=NOW - DAY, lt=NOW, recheck=True),)

@@ -32,7 +32,8 @@ _IDENTITY = (LIVEMODE, ACCOUNT, API_VERSION)
 
 
 def encode(position: Position) -> str | dict[str, Any]:
-    if position.iterator_type == CDC and not position.ranges and not position.index:
+    if position.iterator_type == CDC and not position.ranges and not position.index \
+            and position.pending is None:
         created = "" if position.cursor_created is None else str(position.cursor_created)
         return f"{_CDC_PREFIX}{position.created_at}:{position.cursor or ''}:{created}"
     return position.to_state()

@@ -101,17 +101,21 @@ def resnapshot(resource: Resource, position: Position, settings: Settings, now: 
 
 
 def catch_up(resource: Resource, position: Position, horizon: int, now: int) -> Next | None:
-    """For objects that never change: what was created since the last read, as a range below
-    the new mark (None: nothing new yet)."""
+    """For objects that change without events, if at all: what was created since the last
+    read, as a range below the new mark, and what was read since the oldest object that could
+    still change (``Resource.settles``), read again (None: nothing to read yet)."""
     warning = None
     if resource.retained_days and position.created_at < now - resource.retained_days * 86400:
         warning = (f"Stream '{resource.stream}': objects created since {position.created_at} "
                    f"are partly older than Stripe keeps them ({resource.retained_days} days); "
                    f"those can no longer be read.")
-    if horizon <= position.created_at:
+    mark = max(horizon, position.created_at)
+    ranges = [Range(gte=position.created_at, lt=mark)] if mark > position.created_at else []
+    if position.pending is not None and position.pending < position.created_at:
+        ranges.append(Range(gte=position.pending, lt=position.created_at, recheck=True))
+    if not ranges:
         return Next(position, warning) if warning else None
-    return Next(Position(CDC, horizon, ranges=(Range(gte=position.created_at, lt=horizon),)),
-                warning)
+    return Next(Position(CDC, mark, ranges=tuple(ranges)), warning)
 
 
 def caught_up(position: Position, horizon: int,

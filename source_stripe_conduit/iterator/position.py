@@ -50,6 +50,9 @@ class Range:
     undated: bool = False
     """The objects without a ``created`` time, which Stripe lists after every dated one: read
     without a filter, after ``cursor`` (at first the oldest dated object of the snapshot)."""
+    recheck: bool = False
+    """Read again for objects that may have changed without an event since they were read
+    (``Resource.settles``): only those that did are emitted."""
 
     @property
     def top(self) -> int | None:
@@ -91,6 +94,8 @@ class Range:
                                  "cursor_created": self.cursor_created}
         if self.undated:
             state["undated"] = True
+        if self.recheck:
+            state["recheck"] = True
         return state
 
 
@@ -105,6 +110,9 @@ class Position:
     oldest: tuple[str, int] | None = None
     """The oldest dated object a ``created`` range of this snapshot emitted, of a list with
     objects without a created time: where reading those starts once every range is done."""
+    pending: int | None = None
+    """The oldest ``created`` of an object read since the last catch-up began that may still
+    change without an event (``Resource.settles``): where the next read looks again."""
     handoff: tuple[str, int] | None = None
     """A snapshot's: the newest event (id, created) before it started. Change capture after
     it reads forward from that event, which covers every change from ``created_at`` on,
@@ -136,12 +144,18 @@ class Position:
             return Position(CDC, self.created_at, self.handoff[0],
                             cursor_created=self.handoff[1])
         if not ranges:
-            return Position.cdc(self.created_at)
+            return Position(CDC, self.created_at, pending=self.pending)
         # The top-level cursor is Conduit's "last object emitted" in a snapshot only; in change
         # capture (an append-only stream's catch-up ranges) it stays the event cursor.
         cursor = new.cursor if self.iterator_type == SNAPSHOT and new is not None \
             and new.cursor else self.cursor
         return replace(self, ranges=ranges, cursor=cursor, index=0)
+
+    def with_pending(self, created: int) -> Position:
+        """A page read an object created then that may still change without an event."""
+        if self.pending is not None and self.pending <= created:
+            return self
+        return replace(self, pending=created)
 
     def with_oldest(self, object_id: str, created: int) -> Position:
         """A ``created`` range emitted ``object_id``, of a list with undated objects."""
@@ -178,6 +192,8 @@ class Position:
             state["oldest"] = list(self.oldest)
         if self.handoff is not None:
             state["handoff"] = list(self.handoff)
+        if self.pending is not None:
+            state["pending_since"] = self.pending
         return state
 
     @staticmethod
@@ -225,7 +241,7 @@ class Position:
             return Position.cdc(created_at)
         return Position(kind, created_at, cursor, index, ranges,
                         _int(state, "cursor_created"), _object_ref(state, "oldest"),
-                        _object_ref(state, "handoff"))
+                        _int(state, "pending_since"), _object_ref(state, "handoff"))
 
 
 def _int(state: Mapping[str, Any], key: str, required: bool = False) -> int | None:
@@ -247,11 +263,12 @@ def _range(raw: Any) -> Range:
     cursor = raw.get("cursor")
     if cursor is not None and not isinstance(cursor, str):
         raise StateError(f"state range cursor must be an id string, got {cursor!r}")
-    undated = raw.get("undated", False)
-    if not isinstance(undated, bool):
-        raise StateError(f"state range undated must be true or false, got {undated!r}")
+    flags = {key: raw.get(key, False) for key in ("undated", "recheck")}
+    for key, flag in flags.items():
+        if not isinstance(flag, bool):
+            raise StateError(f"state range {key} must be true or false, got {flag!r}")
     return Range(_int(raw, "gte"), _int(raw, "lt"), cursor or None, _int(raw, "cursor_created"),
-                 undated)
+                 **flags)
 
 
 def _object_ref(state: Mapping[str, Any], key: str) -> tuple[str, int] | None:

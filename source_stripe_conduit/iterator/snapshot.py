@@ -28,6 +28,8 @@ class SnapshotPage:
     warnings: tuple[str, ...] = ()
     oldest: tuple[str, int] | None = None
     """The page's oldest object, of a ``created`` range of a list with undated objects."""
+    pending: int | None = None
+    """The oldest ``created`` of the page's objects that may still change without an event."""
 
 
 def read_range_page(client: StripeClient, resource: Resource, piece: Range, *, batch_size: int,
@@ -44,7 +46,7 @@ def read_range_page(client: StripeClient, resource: Resource, piece: Range, *, b
                f"(deleted while the snapshot ran); continuing from its created time "
                f"{piece.cursor_created}.")
     return SnapshotPage(page.records, page.remaining, page.seconds_per_object, (warning,),
-                        page.oldest)
+                        page.oldest, page.pending)
 
 
 def _read(client: StripeClient, resource: Resource, piece: Range, batch_size: int,
@@ -81,9 +83,17 @@ def _read(client: StripeClient, resource: Resource, piece: Range, batch_size: in
         density = (newest - oldest + 1) / len(page.data)
     if listed.undated and piece.bounded and page.data:
         oldest_object = (page.data[-1]["id"], int(page.data[-1].get(field) or 0))
+    pending = None
+    if listed.settles:
+        key, value = listed.settles
+        unsettled = [int(obj.get(field) or 0) for obj in objects if obj.get(key) == value]
+        pending = min(unsettled) if unsettled else None
+        if piece.recheck:
+            # Read again for what settled since: what has not is out already, as it is.
+            objects = [obj for obj in objects if obj.get(key) != value]
     if not resource.parent:
         return SnapshotPage([observed(obj, observed_at) for obj in objects], remaining, density,
-                            oldest=oldest_object)
+                            oldest=oldest_object, pending=pending)
     # Parents embedding all their children give them without a request; the page of parents
     # is let go before the others' children are listed.
     order = [parent["id"] for parent in objects]
