@@ -36,7 +36,9 @@ def stream_table() -> str:
             if r.parent_events:
                 # The parent's events, each listing its children again.
                 events = f"its parent's (`{r.parent}`), each listing the parent's children: {events}"
-                deletes = ("with a deleted parent, the children its event embeds"
+                deletes = ("with a deleted parent, the children its event embeds; a child "
+                           "removed from its parent where the parent's event names the "
+                           f"`{r.embedded}` it had (`previous_attributes`)"
                            if r.embedded and Op.DELETE in r.events.values()
                            else "no: a removed child is seen by a full refresh only")
             else:
