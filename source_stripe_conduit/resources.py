@@ -77,6 +77,9 @@ class Resource:
     permission: str | None = None
     """The restricted-key permission that reads the list, where Stripe's name is not
     ``rak_<object>_read`` (prices are read with the plans' permission)."""
+    of_events: bool = False
+    """Its records are the account's events themselves: beside streams following changes it
+    takes every event of their shared pages, with no read of its own."""
     settles: tuple[str, str] | None = None
     """``(field, value)``: an object whose ``field`` is ``value`` still changes later without
     any event (a balance transaction is ``pending`` until its ``available_on``). Each
@@ -109,6 +112,12 @@ class Resource:
     @property
     def event_types(self) -> tuple[str, ...]:
         return tuple(sorted(self.events))
+
+    @property
+    def follows_events(self) -> bool:
+        """Whether its incremental reads take pages of events (its own types, or every event
+        when its records are the events)."""
+        return bool(self.events) and not self.append_only or self.of_events
 
     @property
     def incremental(self) -> bool:
@@ -208,7 +217,8 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("early_fraud_warnings", "radar.early_fraud_warning",
              "/v1/radar/early_fraud_warnings",
              _events("radar.early_fraud_warning", "updated")),
-    Resource("events", "event", "/v1/events", append_only=True, retained_days=30),
+    Resource("events", "event", "/v1/events", append_only=True, retained_days=30,
+             of_events=True),
     Resource("files", "file", "/v1/files", _events("file")),
     Resource("identity_verification_sessions", "identity.verification_session",
              "/v1/identity/verification_sessions",

@@ -230,12 +230,12 @@ def _event_pages(catalog: ConfiguredAirbyteCatalog) -> EventPages | None:
     to their event types together where Stripe's ``types[]`` takes them all."""
     following = [resource for configured in catalog.streams
                  if (resource := BY_STREAM.get(configured.stream.name)) is not None
-                 and configured.sync_mode == SyncMode.incremental and resource.events
-                 and not resource.append_only]
-    if len(following) < 2:
+                 and configured.sync_mode == SyncMode.incremental and resource.follows_events]
+    if len([r for r in following if not r.of_events]) < 2:
         return None
     types = sorted({name for resource in following for name in resource.events})
-    return EventPages(types if len(types) <= MAX_EVENT_TYPES_PER_REQUEST else None)
+    every = any(r.of_events for r in following) or len(types) > MAX_EVENT_TYPES_PER_REQUEST
+    return EventPages(None if every else types)
 
 
 @dataclass(frozen=True)

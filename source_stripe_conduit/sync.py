@@ -106,7 +106,7 @@ class StreamSync(LanePages, PartitionGenerator):
         self._settings = phase.Settings(incremental, config.snapshot, config.start_date,
                                         config.lag_seconds)
         shared = events.of(lane.account_id) if events is not None and incremental \
-            and resource.events and not resource.append_only else None
+            and resource.follows_events else None
         self._reading = Reading(lane.client, resource, config.batch_size, config.lag_seconds,
                                 config.hydrate, config.pinned_version, lane.account_id, shared)
         self._stream_state = stream_state
@@ -159,7 +159,7 @@ class StreamSync(LanePages, PartitionGenerator):
         if self._reading.events is not None:
             # Every stream of the account reads events up to one horizon: the same pages.
             horizon = self._reading.events.horizon(lambda: horizon)
-        if self.resource.append_only:
+        if self.resource.append_only and self._reading.events is None:
             catch_up = phase.catch_up(self.resource, self._current(), horizon, now)
             if catch_up is not None:
                 self._apply(catch_up, emit=False)
@@ -259,7 +259,7 @@ class StreamSync(LanePages, PartitionGenerator):
         """A new snapshot of a stream that follows events, with the newest event before it
         (asked before its first page, so before its start), where change capture goes on."""
         if position.iterator_type != SNAPSHOT or not self._settings.incremental \
-                or not self.resource.events or self.resource.append_only:
+                or not self.resource.follows_events:
             return position
         def upper() -> int:
             # A second before the snapshot's earliest start: events of that second are

@@ -188,3 +188,20 @@ def test_an_answer_not_retried_is_no_retry_in_the_counts(client: StripeClient,
         client.get("customers", "/v1/customers/cus_Missing")
     counters = client.counters("customers")
     assert (counters.attempts, counters.requests, counters.retries) == (1, 1, 0)
+
+
+def test_an_idle_incremental_sync_of_every_stream_of_the_catalog_costs_at_most_three(
+        fake: FakeStripe) -> None:
+    _seed(fake)
+    fake.account_created = NOW - 400 * DAY
+    streams = [r.stream for r in RESOURCES if r.incremental]
+    first = run_read(config(lag_seconds=0), _catalog(streams))
+    assert not first.errors
+    fake.now = NOW + 3600
+    second = run_read(config(lag_seconds=0), _catalog(streams), state=_states(first, streams))
+    fake.now = NOW + 7200
+    fake.requests.clear()
+    idle = run_read(config(lag_seconds=0), _catalog(streams), state=_states(second, streams))
+    assert not idle.errors and record_data(idle) == []
+    asked = [f"{r.path}?{dict(r.params)}" for r in fake.requests]
+    assert len(asked) <= 3, asked

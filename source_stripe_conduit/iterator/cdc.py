@@ -121,6 +121,9 @@ def read_events_page(client: StripeClient, resource: Resource, position: Positio
     events = events[::-1]
     # The cursor moves to the newest event read, whether or not this stream keeps it.
     newest = (events[-1]["id"], int(events[-1]["created"])) if events else None
+    if resource.of_events:
+        # The events are the records: every one of them, once, as it is.
+        return EventsPage([observed(e, int(e["created"])) for e in events], newest, has_more, 0)
     if shared is not None or len(resource.event_types) > MAX_EVENT_TYPES_PER_REQUEST:
         events = [e for e in events if e.get("type") in resource.events]
     if position.index and start == "cursor":
