@@ -32,7 +32,7 @@ from airbyte_cdk.sources.types import Record
 from source_stripe_conduit.config import Config
 from source_stripe_conduit.governor import Governor
 from source_stripe_conduit.iterator import phase, planning
-from source_stripe_conduit.iterator.cdc import cdc_start, newest_event
+from source_stripe_conduit.iterator.cdc import cdc_start, handoff, newest_event
 from source_stripe_conduit.iterator.event_pages import EventPages
 from source_stripe_conduit.iterator.position import SNAPSHOT, Position, Range
 from source_stripe_conduit.lane_pages import LanePages
@@ -105,10 +105,7 @@ class StreamSync(LanePages, PartitionGenerator):
         incremental = sync_mode == SyncMode.incremental and resource.incremental
         self._settings = phase.Settings(incremental, config.snapshot, config.start_date,
                                         config.lag_seconds)
-        shared = events.of(lane.account_id) if events is not None and incremental \
-            and resource.follows_events else None
-        self._reading = Reading(lane.client, resource, config.batch_size, config.lag_seconds,
-                                config.hydrate, config.pinned_version, lane.account_id, shared)
+        self._reading = _reading(resource, config, lane, events if incremental else None)
         self._stream_state = stream_state
         self._messages = messages
         self._position: Position | None = None
@@ -116,7 +113,6 @@ class StreamSync(LanePages, PartitionGenerator):
         self._provisional = False
         self._estimated = False
         self.tally = Tally()
-        self._started = time.monotonic()
         self.cursor = PositionCursor(stream_state, self.emit_final_state)
 
     # -- partition generation (the generator's own thread) -----------------------------------
@@ -139,7 +135,8 @@ class StreamSync(LanePages, PartitionGenerator):
             start = phase.initial(self.resource, saved, self._settings, self._server_time())
             provisional = False
         if start.position is not saved:
-            start = replace(start, position=self._handed_off(start.position))
+            start = replace(start, position=_handed_off(start.position, self.resource,
+                                                         self._settings, self._reading))
         self._apply(start, emit=False)
         # A new snapshot's start is fixed by its first page's answer, in Stripe's time: until
         # then the position is not the state's, so a failed first page saves no start taken
@@ -232,7 +229,8 @@ class StreamSync(LanePages, PartitionGenerator):
             start = cdc_start(position, now)
             if start == "resnapshot":
                 step = phase.resnapshot(self.resource, position, self._settings, now)
-                self._apply(replace(step, position=self._handed_off(step.position)), emit=True)
+                self._apply(replace(step, position=_handed_off(step.position, self.resource, self._settings,
+                                                        self._reading)), emit=True)
                 yield from self._read_ranges(False)
                 continue
             self._governor.acquire(self.lane.slot)
@@ -254,22 +252,6 @@ class StreamSync(LanePages, PartitionGenerator):
                 if caught_up is not None:
                     self._stream_state.moved()
                 return
-
-    def _handed_off(self, position: Position) -> Position:
-        """A new snapshot of a stream that follows events, with the newest event before it
-        (asked before its first page, so before its start), where change capture goes on."""
-        if position.iterator_type != SNAPSHOT or not self._settings.incremental \
-                or not self.resource.follows_events:
-            return position
-        def upper() -> int:
-            # A second before the snapshot's earliest start: events of that second are
-            # replayed, whatever order Stripe lists a second's events in.
-            return phase.read_horizon(int(self.lane.client.known_time()),
-                                      self._settings.lag_seconds) - 1
-        shared = self._reading.events
-        handoff = newest_event(self.lane.client, self.resource, shared=shared,
-                               upper=shared.handoff_upper(upper) if shared else upper())
-        return replace(position, handoff=handoff)
 
     def _server_time(self) -> int:
         return self.lane.client.server_time(self.name, *self.resource.probe)
@@ -314,3 +296,24 @@ class StreamSync(LanePages, PartitionGenerator):
         if self._position is not None and (not self._messages.emitted_state or not self.failure):
             self._stream_state.moved(force=True)
 
+
+
+def _handed_off(position: Position, resource: Resource, settings: phase.Settings,
+                reading: Reading) -> Position:
+    """A new snapshot of a stream that follows events, with the newest event before it, where
+    change capture goes on (``cdc.handoff``)."""
+    if position.iterator_type != SNAPSHOT or not settings.incremental \
+            or not resource.follows_events:
+        return position
+    return replace(position, handoff=handoff(reading.client, resource, settings.lag_seconds,
+                                             reading.events))
+
+
+def _reading(resource: Resource, config: Config, lane: Lane,
+             events: EventPages | None) -> Reading:
+    """What every page of the lane is read with: the account's shared event pages where the
+    stream follows events (``events``: the sync's, for an incremental read)."""
+    shared = events.of(lane.account_id) if events is not None and resource.follows_events \
+        else None
+    return Reading(lane.client, resource, config.batch_size, config.lag_seconds, config.hydrate,
+                   config.pinned_version, lane.account_id, shared)

@@ -166,6 +166,18 @@ def newest_event(client: StripeClient, resource: Resource, *, upper: int,
     return (page.data[0]["id"], int(page.data[0]["created"])) if page.data else None
 
 
+def handoff(client: StripeClient, resource: Resource, lag_seconds: int,
+            shared: AccountEvents | None) -> tuple[str, int] | None:
+    """The newest event before a new snapshot starts (asked before its first page), where its
+    change capture goes on: a second before the snapshot's earliest start, so that events of
+    that second are replayed whatever order Stripe lists a second's events in; one second per
+    account and sync when the streams share their events, so one request serves them all."""
+    def upper() -> int:
+        return int(client.known_time()) - lag_seconds - 2
+    return newest_event(client, resource, shared=shared,
+                        upper=shared.handoff_upper(upper) if shared else upper())
+
+
 def _oldest_page(fetch: Callable[[list[tuple[str, str | int]]], Page],
                  params: list[tuple[str, str | int]]) -> tuple[list[dict[str, Any]], bool]:
     page = fetch(params)

@@ -83,14 +83,7 @@ def _read(client: StripeClient, resource: Resource, piece: Range, batch_size: in
         density = (newest - oldest + 1) / len(page.data)
     if listed.undated and piece.bounded and page.data:
         oldest_object = (page.data[-1]["id"], int(page.data[-1].get(field) or 0))
-    pending = None
-    if listed.settles:
-        key, value = listed.settles
-        unsettled = [int(obj.get(field) or 0) for obj in objects if obj.get(key) == value]
-        pending = min(unsettled) if unsettled else None
-        if piece.recheck:
-            # Read again for what settled since: what has not is out already, as it is.
-            objects = [obj for obj in objects if obj.get(key) != value]
+    objects, pending = _settling(listed, piece, objects)
     if not resource.parent:
         return SnapshotPage([observed(obj, observed_at) for obj in objects], remaining, density,
                             oldest=oldest_object, pending=pending)
@@ -102,6 +95,21 @@ def _read(client: StripeClient, resource: Resource, piece: Range, batch_size: in
     found.update(children_of(client, resource, to_list))
     return SnapshotPage([observed(child, observed_at) for parent_id in order
                          for child in found[parent_id]], remaining, density, oldest=oldest_object)
+
+
+def _settling(listed: Resource, piece: Range, objects: list[dict[str, Any]]
+              ) -> tuple[list[dict[str, Any]], int | None]:
+    """The objects to emit, and the oldest ``created`` of those that may still change without
+    an event (``Resource.settles``). A range read again for what settled since emits only
+    those that did: the others are out already, as they are."""
+    if not listed.settles:
+        return objects, None
+    key, value = listed.settles
+    unsettled = [int(obj.get(listed.created_field) or 0) for obj in objects
+                 if obj.get(key) == value]
+    if piece.recheck:
+        objects = [obj for obj in objects if obj.get(key) != value]
+    return objects, min(unsettled) if unsettled else None
 
 
 def _clip(objects: list[dict[str, Any]], piece: Range,

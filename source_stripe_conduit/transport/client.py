@@ -109,6 +109,17 @@ class _AccountFacts:
                              account_id if isinstance(account_id, str) else None)
 
 
+def _headers(config: Config) -> dict[str, str]:
+    headers = {"Authorization": f"Bearer {config.secret_key}",
+               "User-Agent": "source-stripe-conduit (Airbyte connector)"}
+    if config.pinned_version:
+        headers["Stripe-Version"] = config.pinned_version
+    if config.account_id and not config.many_accounts:
+        # With many accounts the client is the platform's; each account has a view.
+        headers["Stripe-Account"] = config.account_id
+    return headers
+
+
 def _session(budget: StripeAPIBudget,
              hook: Callable[..., None]) -> LimiterSession:
     """The HTTP session every request of the sync goes through (its answers to ``hook``). The
@@ -163,18 +174,10 @@ class StripeClient:
             session=session,
             request_timeout=config.request_timeout_seconds,
         )
-        self._headers = {
-            "Authorization": f"Bearer {config.secret_key}",
-            "User-Agent": "source-stripe-conduit (Airbyte connector)",
-        }
-        if config.pinned_version:
-            self._headers["Stripe-Version"] = config.pinned_version
+        self._headers = _headers(config)
         # The version each account's answers were rendered in (Stripe names it in every
         # answer): without a pinned version, the account's own default.
         self._versions: dict[str | None, str] = {}
-        if config.account_id and not config.many_accounts:
-            # With many accounts this client is the platform's; each account has a view.
-            self._headers["Stripe-Account"] = config.account_id
 
     def for_account(self, account_id: str | None) -> StripeClient:
         """This client acting on ``account_id`` (a connected account, sent as Stripe-Account;
@@ -234,15 +237,8 @@ class StripeClient:
         return self._account.result().id
 
     def fan_out(self, fetch: Callable[[K], T], keys: Sequence[K]) -> dict[K, T]:
-        """``fetch`` of every key, side by side in the sync's pool; the first error is raised.
-        The pool's size bounds these requests whatever the number of pages in flight, so with
-        the governor's pages they stay within the client's connections."""
-        if not keys:
-            return {}
-        if len(keys) == 1:
-            return {keys[0]: fetch(keys[0])}
-        futures = [self._pool.submit(fetch, key) for key in keys]
-        return {key: future.result() for key, future in zip(keys, futures, strict=True)}
+        """``fetch`` of every key, side by side in the sync's pool (``Pool.fan_out``)."""
+        return self._pool.fan_out(fetch, keys)
 
     def close(self) -> None:
         """The sync is over: its pool's threads end (and are joined)."""

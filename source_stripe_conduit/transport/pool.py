@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 
 class Pool:
@@ -31,3 +32,14 @@ class Pool:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
+
+    def fan_out(self, fetch: Callable[[K], T], keys: Sequence[K]) -> dict[K, T]:
+        """``fetch`` of every key, side by side; the first error is raised. The pool's size
+        bounds these requests whatever the number of pages in flight, so with the governor's
+        pages they stay within the client's connections."""
+        if not keys:
+            return {}
+        if len(keys) == 1:
+            return {keys[0]: fetch(keys[0])}
+        futures = [self.submit(fetch, key) for key in keys]
+        return {key: future.result() for key, future in zip(keys, futures, strict=True)}
