@@ -84,3 +84,12 @@ def test_an_account_upgraded_between_syncs_keeps_its_state_and_says_so_once(
             and "API version is now" in m.log.message]
     assert len(said) == 1 and BASIL in said[0] and "2024-06-20" in said[0], said
     assert stream_states(second, "customers")[-1]["api_version"] == BASIL
+
+
+def test_changes_rendered_before_an_upgrade_was_rolled_back_are_fetched_again(
+        fake: FakeStripe) -> None:
+    fake.api_version = "2024-06-20"  # rolled back from basil, which its events carry
+    _changes(fake, BASIL, count=2)
+    output = _read_changes(fake)
+    assert len(record_data(output)) == 2
+    assert len([r for r in fake.requests if r.path.startswith("/v1/customers/")]) == 2

@@ -88,9 +88,9 @@ FIELDS: tuple[Field, ...] = (
     Field("hydrate", "string", "choice", "Complete change records", 13,
           choices=("auto", "always", "never"), default="auto",
           description="Stripe renders an event's object in the API version of the event's "
-          "time, never expanded. auto: fetch the object when the event was rendered in an "
-          "older version than the stream reads (an account upgraded since; with a pinned "
-          "stripe_version, any other version), so change records look like snapshot records; "
+          "time, never expanded. auto: fetch the object when the event was rendered in "
+          "another version than the stream reads (the account upgraded since, or a pinned "
+          "stripe_version), so change records look like snapshot records; "
           "always: fetch for every change; never: use the event's object as it is."),
     Field("account_ids", "array", "accounts", "Connected accounts", 15, items="string",
           description="Read these connected accounts of a Connect platform in one connection "

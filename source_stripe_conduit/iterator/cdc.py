@@ -62,18 +62,16 @@ class Rendering:
 
     version: str | None
     """None: not known (no answer named it yet): events are taken as they are."""
-    pinned: bool
 
     def same(self, event_version: str | None) -> bool:
         return event_version is not None and event_version == self.version
 
     def outdated(self, event_version: str | None) -> bool:
-        """Whether an event's object must be fetched again to look like a listed one: with a
-        pinned version, any other; with the account's own, an older one (rendered before the
-        account was upgraded). Stripe's versions sort by their date."""
-        if event_version is None or self.version is None or event_version == self.version:
-            return False
-        return self.pinned or event_version[:10] < self.version[:10]
+        """Whether an event's object must be fetched again to look like a listed one: it was
+        rendered in another version than the stream reads (the account upgraded since, or
+        rolled an upgrade back; or a version is pinned)."""
+        return event_version is not None and self.version is not None \
+            and event_version != self.version
 
 
 @dataclass(frozen=True)
@@ -131,7 +129,7 @@ def read_events_page(client: StripeClient, resource: Resource, position: Positio
         events = events[position.index:]
     warnings: list[str] = []
     # The version the stream reads: the pinned one, else the account's own as Stripe named it.
-    reading = Rendering(version or client.api_version(), pinned=version is not None)
+    reading = Rendering(version or client.api_version())
     if resource.parent_events:
         outcomes = _children_records(client, resource, events, reading, warnings)
     else:
