@@ -1,5 +1,6 @@
 """The benchmark itself: small runs through the real entry point count what they should (a first
-load, one beside the merchant's own traffic, two incremental syncs with changes between).
+load, one beside the merchant's own traffic, two incremental syncs with changes between, and
+across API versions).
 
 They run over HTTPS, as the bench does by default: the connector trusts the emulator's CA
 through REQUESTS_CA_BUNDLE alone.
@@ -7,9 +8,19 @@ through REQUESTS_CA_BUNDLE alone.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from tools.bench import Goal, Scenario, run, summary
+from tools.bench import (
+    BASIL,
+    OLD_VERSION,
+    Goal,
+    Scenario,
+    beside_other,
+    run,
+    summary,
+    versions_scenarios,
+)
 
 
 def test_a_small_benchmark_run_sees_every_object_once_and_reports_its_figures(
@@ -67,3 +78,27 @@ def test_two_small_incremental_syncs_count_the_second_s_requests_and_every_chang
     assert isinstance(by_kind, dict) and by_kind.get("event pages", 0) >= 1
     assert sum(by_kind.values()) == result["second_requests"]
     assert "goal every change arrives: met" in summary(scenario, result)
+
+
+def test_small_syncs_across_versions_fetch_again_only_what_another_version_rendered(
+        tmp_path: Path) -> None:
+    scenarios = {s.name: replace(s, counts={"customers": 8, "charges": 8}, key="sk_test_emulator",
+                                 latency="5", changes=30, extra_config={
+                                     k: v for k, v in s.extra_config.items() if k != "rate_share"})
+                 for s in versions_scenarios()}
+    account, pinned = scenarios["versions-account"], scenarios["versions-pinned"]
+    mine = run(account, tmp_path)
+    # The account at basil read in its own version: every change as its event rendered it.
+    assert mine["exit"] == 0 and mine["changes_missing"] == 0 and mine["second_other_shape"] == 0
+    assert mine["second_retrieves"] == 0 and set(mine["second_by_version"]) == {BASIL}  # type: ignore[arg-type]
+    assert mine["change_events_by_version"] == {BASIL: mine["change_events"]}
+    # Pinned to 2024-06-20: each changed object fetched again, in the pinned version's shape.
+    other = run(pinned, tmp_path)
+    other.update(beside_other(pinned, other, [mine]))
+    assert other["exit"] == 0 and other["changes_missing"] == 0
+    assert other["second_other_shape"] == 0 and set(other["second_by_version"]) == {OLD_VERSION}  # type: ignore[arg-type]
+    assert int(other["second_retrieves"]) >= 1  # type: ignore[call-overload]
+    assert other["requests_ratio"] == round(
+        int(other["second_requests"]) / int(mine["second_requests"]), 2)  # type: ignore[call-overload]
+    line = summary(pinned, other)
+    assert "beside versions-account: requests" in line and "MISSED" not in line, line

@@ -26,7 +26,12 @@ it reads:
 - incremental syncs (``idle-all``, ``changes-*``): a first incremental sync of every stream the
   connector discovers, then a second from its states, with nothing changed or with changes made
   through the emulator's control API between the two; the second sync's requests by endpoint
-  and by kind, and whether every change arrived.
+  and by kind, and whether every change arrived;
+- change capture across API versions (``versions-*``): the same two syncs of customers and
+  charges on an account whose default version is set (and, for ``versions-older``, upgraded
+  between the changes and the second sync), the connector reading in the account's version or
+  pinned to another: the objects it fetched again, the versions its answers were rendered in,
+  whether every change arrived in the version it reads, and its cost beside another scenario's.
 
 Goals are printed beside their figures, met or missed; the machine is still noisy.
 """
@@ -92,8 +97,9 @@ class Scenario:
     emulator: dict[str, object] = field(default_factory=dict)
     """Emulator settings besides latency and limits (how many children parents have)."""
     compare_to: str | None = None
-    """The scenario (the parent stream's own full refresh) whose wall time this one's is
-    compared to; run it in the same bench run."""
+    """The scenario this one is compared to, run before it in the same bench run: a child
+    stream's parent's own full refresh (wall time), or an incremental scenario whose second
+    sync's requests and seconds this one's are divided by."""
     accounts: int = 0
     """Connected accounts of a Connect platform, each with ``counts`` of its own, read in one
     connection (``connected_accounts: all``); the platform itself has no data then."""
@@ -112,11 +118,22 @@ class Scenario:
     settle: bool = False
     """An incremental scenario runs a third sync too, as idle as the second, for the cost of an
     idle sync once every stream's position has settled."""
+    upgrade_to: str | None = None
+    """The account's default API version from the changes' end on: an incremental scenario's
+    account upgraded after the changes, before the second sync (its version until then is
+    ``emulator``'s ``api_version``)."""
     goals: tuple[Goal, ...] = ()
 
     @property
     def live(self) -> bool:
         return "_live_" in self.key
+
+    @property
+    def pinned_version(self) -> str | None:
+        """The ``stripe_version`` the connector is pinned to; None where it reads in the
+        account's own."""
+        given = self.extra_config.get("stripe_version")
+        return None if given is None or given == "account" else str(given)
 
     @property
     def share(self) -> float:
@@ -192,6 +209,61 @@ CHANGING = ("customers", "products", "prices", "coupons", "invoices", "subscript
 CHANGES_SEED = {**SMALL_SEED, **{s: 50 for s in CHANGING}}
 
 
+# Change capture across API versions: customers and charges (basil removed a charge's
+# ``invoice``, so a charge shows the version it was rendered in), a first incremental sync, then
+# changes to both and the measured second sync.
+OLD_VERSION = "2024-06-20"
+BASIL = "2025-03-31.basil"
+VERSIONS_SEED = {"customers": 300, "charges": 300}
+VERSIONS_CHANGED = ("customers", "charges")
+VERSIONS_CHANGES = 1_000
+EVERY_CHANGE = Goal("changes_missing", 0, True, "every change arrives")
+IN_ITS_VERSION = Goal("second_other_shape", 0, True, "every change in the version read")
+
+
+def versions_scenario(name: str, account: str, note: str, pinned: str | None = None,
+                      upgrade_to: str | None = None, compare_to: str | None = None,
+                      goals: tuple[Goal, ...] = ()) -> Scenario:
+    """Two incremental syncs of customers and charges with changes between, live key,
+    ``rate_share`` 1, on an account whose default version is ``account`` (then ``upgrade_to``
+    from the second sync on); the connector pinned to ``pinned``, else in the account's own."""
+    return Scenario(name, VERSIONS_SEED, "sk_live_emulator", "realistic", incremental=True,
+                    emulator={"api_version": account}, changes=VERSIONS_CHANGES,
+                    changed=VERSIONS_CHANGED, upgrade_to=upgrade_to, compare_to=compare_to,
+                    extra_config={**FULL_SHARE, **({"stripe_version": pinned} if pinned else {})},
+                    goals=(EVERY_CHANGE, IN_ITS_VERSION, *goals), note=note)
+
+
+def versions_scenarios() -> list[Scenario]:
+    """The baseline (events in the version read: nothing to fetch again), then the account's
+    version compared to it, the pinned case compared to the account's (the saving), and an
+    account upgraded after its changes."""
+    changes = f"{VERSIONS_CHANGES:,} changes to customers and charges"
+    seed = "300 customers and 300 charges, live key, rate_share 1"
+    return [
+        versions_scenario("versions-baseline", OLD_VERSION, pinned=OLD_VERSION,
+                          note=f"{seed}; account at {OLD_VERSION}, connector pinned to it: "
+                               f"{changes} rendered in the version read"),
+        versions_scenario("versions-account", BASIL, compare_to="versions-baseline",
+                          goals=(Goal("second_retrieves", 0, True, "no retrieve per change"),
+                                 Goal("requests_ratio", 1.2, True,
+                                      "requests <= 1.2 x versions-baseline"),
+                                 Goal("seconds_ratio", 1.2, True,
+                                      "seconds <= 1.2 x versions-baseline")),
+                          note=f"{seed}; account at basil, connector in the account's version: "
+                               f"{changes} rendered in basil"),
+        versions_scenario("versions-pinned", BASIL, pinned=OLD_VERSION,
+                          compare_to="versions-account",
+                          note=f"{seed}; account at basil, connector pinned to {OLD_VERSION}: "
+                               f"{changes} rendered in basil, each fetched again"),
+        versions_scenario("versions-older", OLD_VERSION, upgrade_to=BASIL,
+                          compare_to="versions-baseline",
+                          note=f"{seed}; account at {OLD_VERSION} for the first sync and "
+                               f"{changes}, upgraded to basil before the second, connector in "
+                               f"the account's version: the older events fetched again"),
+    ]
+
+
 def merchant_scenario(rps: int, goals: tuple[Goal, ...]) -> Scenario:
     """A live backfill of 8 streams beside the merchant's own traffic at ``rps`` requests/s,
     the connector with its default share."""
@@ -235,6 +307,7 @@ SCENARIOS = [
              goals=(Goal("changes_missing", 0, True, "every change arrives"),),
              note=f"every stream, 5 objects each (50 of the changed ones), incremental twice, "
                   f"1,000 changes over {len(CHANGING)} streams between"),
+    *versions_scenarios(),
 ]
 
 
@@ -579,6 +652,22 @@ class Sync:
     def by_endpoint(self) -> dict[str, int]:
         return dict(self.stats.get("by_endpoint") or {})
 
+    @property
+    def read_seconds(self) -> float | None:
+        """From its first request to its last answer (the emulator's clock): the process's
+        start-up left out."""
+        first, last = self.stats.get("first_request_at"), self.stats.get("last_response_at")
+        return round(float(last) - float(first), 2) if first and last else None
+
+
+def versions_of(events: list[dict[str, Any]]) -> dict[str, int]:
+    """Events by the API version they were rendered in."""
+    found: dict[str, int] = {}
+    for event in events:
+        version = str(event.get("api_version"))
+        found[version] = found.get(version, 0) + 1
+    return dict(sorted(found.items()))
+
 
 def sync(emulator: Running, workdir: Path, config: dict[str, object], catalog: dict[str, object],
          state: list[object] | None, connector: Path | None) -> Sync:
@@ -665,6 +754,10 @@ def run_incremental(scenario: Scenario, workdir: Path, tls: bool = True,
                                                 "livemode": scenario.live})
             assert isinstance(answer, dict)
             made = answer
+        if scenario.upgrade_to:
+            # As its owner does in the Dashboard: answers and new events in the new version,
+            # events already made keep theirs.
+            http("/_emulator/config", {"api_version": scenario.upgrade_to})
         # A second later, as a next sync would come: the changes' events lie before its
         # horizon, which counts whole seconds.
         time.sleep(1.1)
@@ -686,8 +779,12 @@ def run_incremental(scenario: Scenario, workdir: Path, tls: bool = True,
             "first_by_kind": by_kind(first.by_endpoint), "first_errors": first.errors[:3],
             "first_left_without_cursor": without_cursor(first, streams),
             "changes": len(made["ops"]), "change_events": len(made["events"]),
+            "change_events_by_version": versions_of(made["events"]),
             "exit": second.exit, "errors": second.errors[:3],
             "second_seconds": second.seconds, "second_requests": second.requests,
+            "second_read_seconds": second.read_seconds,
+            "second_retrieves": by_kind(second.by_endpoint).get("retrieves", 0),
+            "second_by_version": dict(second.stats.get("by_version") or {}),
             "second_429s": int(second.stats.get("rate_limited", 0)),
             "second_records": len(second.records),
             "second_by_kind": by_kind(second.by_endpoint),
@@ -720,7 +817,11 @@ def arrival(emulator: Running, scenario: Scenario, streams: list[str], first: Sy
     event type, and each event one in ``events``. The destination is compared stream by
     stream with the emulator's ground truth: its ids, and each row's fields as the emulator
     renders them but for the fields the connector sets (its ``updated`` is when it saw the row,
-    where Stripe's products have an ``updated`` of their own)."""
+    where Stripe's products have an ``updated`` of their own). The truth is rendered in the
+    version the connector reads: the one it is pinned to, else the account's (now). A record of
+    the second sync whose fields are not the truth's (one a version removed, or lacking one it
+    added) is in another version's shape: an event's copy where its object should have been
+    fetched again."""
     seen = {(stream, data.get("id")) for stream, data in second.records}
     changed: set[tuple[str, str]] = set()
     for event in events:
@@ -738,9 +839,20 @@ def arrival(emulator: Running, scenario: Scenario, streams: list[str], first: Sy
         else:
             rows[data["id"]] = data
     query = "&".join(f"stream={s}" for s in streams)
+    version = f"&version={scenario.pinned_version}" if scenario.pinned_version else ""
     truth = emulator.http(f"/_emulator/ground_truth?{query}&livemode="
-                          f"{'true' if scenario.live else 'false'}")
+                          f"{'true' if scenario.live else 'false'}{version}")
     assert isinstance(truth, dict)
+    rendered = {(stream, o["id"]): set(o) for stream in streams
+                for o in truth["streams"].get(stream, [])}
+    other_shape: list[str] = []
+    for stream, data in second.records:
+        want = rendered.get((stream, data.get("id")))
+        if want is None or data.get("_ab_cdc_deleted_at"):
+            continue
+        apart = sorted((set(data) ^ want) - set(ADDED_FIELDS))
+        if apart:
+            other_shape.append(f"{stream} {data['id']}: {', '.join(apart[:3])}")
     differing: dict[str, dict[str, int]] = {}
     example = None
     for stream in streams:
@@ -761,7 +873,8 @@ def arrival(emulator: Running, scenario: Scenario, streams: list[str], first: Sy
             "missing_examples": [f"{stream} {id_}" for stream, id_ in missing[:5]],
             "events_made": len(made), "events_missing": len(made - seen),
             "streams_equal_truth": len(streams) - len(differing),
-            "streams_differing": differing, "stale_example": example}
+            "streams_differing": differing, "stale_example": example,
+            "second_other_shape": len(other_shape), "other_shape_examples": other_shape[:3]}
 
 
 def answer_sizes(stats: dict[str, object]) -> dict[str, int]:
@@ -804,10 +917,13 @@ def main() -> None:
             for scenario in chosen:
                 for connector in connectors:
                     result = run(scenario, Path(tmp), tls=not args.no_tls, connector=connector)
+                    if scenario.incremental and scenario.compare_to:
+                        result.update(beside_other(
+                            scenario, result, results.get((scenario.compare_to, connector))))
                     results[(scenario.name, connector)].append(result)
                     print(json.dumps(result), flush=True)
                     print(summary(scenario, result), flush=True)
-                    if scenario.compare_to:
+                    if scenario.compare_to and not scenario.incremental:
                         print(beside_parent(scenario, result,
                                             results.get((scenario.compare_to, connector))),
                               flush=True)
@@ -817,19 +933,46 @@ def main() -> None:
                 runs = results[(scenario.name, connector)]
                 name = scenario.name + (" (baseline)" if connector else "")
                 for key in repeated_figures(scenario):
-                    values = sorted(float(str(r[key])) for r in runs)
+                    values = sorted(float(str(r[key])) for r in runs if r.get(key) is not None)
+                    if not values:
+                        continue
                     print(f"{name}: {key} median {statistics.median(values):g}, range "
                           f"{values[0]:g} to {values[-1]:g} over {len(values)} runs", flush=True)
 
 
 def repeated_figures(scenario: Scenario) -> tuple[str, ...]:
     """The figures whose median and range a repeated run prints."""
+    if scenario.incremental and scenario.compare_to:
+        return ("second_requests", "second_retrieves", "second_seconds", "changes_missing",
+                "requests_ratio", "seconds_ratio")
     if scenario.incremental:
         return ("second_requests", "second_seconds", "changes_missing")
     if scenario.merchant_rps:
         return ("merchant_refused_share", "ratio", "429s")
     return ("ratio" if scenario.ceiling() else "records_per_s", "cpu_s_per_1000", "peak_rss_mb",
             "connections")
+
+
+def beside_other(scenario: Scenario, result: dict[str, object],
+                 other_runs: list[dict[str, object]] | None) -> dict[str, object]:
+    """An incremental scenario's second sync beside that of ``compare_to`` (its last run in this
+    bench run): requests and seconds, wall and over the read, divided by its."""
+    if not other_runs:
+        return {"compared_to": None}
+    other = other_runs[-1]
+
+    def ratio(key: str) -> float | None:
+        mine, theirs = result.get(key), other.get(key)
+        if not isinstance(mine, int | float) or not isinstance(theirs, int | float) or not theirs:
+            return None
+        return round(mine / theirs, 2)
+
+    return {"compared_to": scenario.compare_to,
+            "compared_requests": other.get("second_requests"),
+            "compared_seconds": other.get("second_seconds"),
+            "compared_read_seconds": other.get("second_read_seconds"),
+            "requests_ratio": ratio("second_requests"), "seconds_ratio": ratio("second_seconds"),
+            "read_seconds_ratio": ratio("second_read_seconds")}
 
 
 def beside_parent(scenario: Scenario, result: dict[str, object],
@@ -885,6 +1028,18 @@ def _counts(counts: object) -> str:
     return ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"
 
 
+def compared_summary(scenario: Scenario, result: dict[str, object]) -> str:
+    """The second sync beside ``compare_to``'s, with the goals on the ratios."""
+    other = result.get("compared_to")
+    if other is None:
+        return f"{scenario.compare_to} not run before it: nothing to compare"
+    return (f"beside {other}: requests {result['requests_ratio']} x its "
+            f"{result['compared_requests']}, seconds {result['seconds_ratio']} x its "
+            f"{result['compared_seconds']} (over the read {result['read_seconds_ratio']} x its "
+            f"{result['compared_read_seconds']})"
+            f"{_goals(scenario, result, 'requests_ratio', 'seconds_ratio')}")
+
+
 def merchant_summary(scenario: Scenario, result: dict[str, object]) -> str:
     ok = result["unique"] == result["expected"] and result["exit"] == 0
     slowed = result["slowed_s"]
@@ -907,12 +1062,24 @@ def incremental_summary(scenario: Scenario, result: dict[str, object]) -> str:
             f"({result['incremental_streams']} incremental); first sync "
             f"{result['first_requests']} requests, {result['first_seconds']} s, "
             f"{result['first_left_without_cursor']} streams left without an event cursor; ")
+    versioned = bool(scenario.emulator.get("api_version") or scenario.pinned_version)
     if result["changes"]:
-        line += (f"{result['changes']} changes ({result['change_events']} events); ")
+        line += (f"{result['changes']} changes ({result['change_events']} events"
+                 + (f": {_counts(result.get('change_events_by_version'))}" if versioned else "")
+                 + "); ")
+    if versioned:
+        reading = scenario.pinned_version or "the account's version"
+        upgraded = f", account upgraded to {scenario.upgrade_to}" if scenario.upgrade_to else ""
+        line += f"connector in {reading}{upgraded}; "
     line += (f"second sync {result['second_requests']} requests "
              f"({_counts(result['second_by_kind'])}), {result['second_429s']} 429s, "
              f"{result['second_records']} records, {result['second_seconds']} s"
-             f"{_goals(scenario, result, 'second_requests')}")
+             + (f" ({result.get('second_read_seconds')} s over the read)" if versioned else "")
+             + f"{_goals(scenario, result, 'second_requests', 'second_retrieves')}")
+    if versioned:
+        line += f", answers by version: {_counts(result.get('second_by_version'))}"
+    if "compared_to" in result:
+        line += "; " + compared_summary(scenario, result)
     if "third_requests" in result:
         line += (f"; a third, as idle: {result['third_requests']} requests "
                  f"({_counts(result['third_by_endpoint'])})")
@@ -921,6 +1088,10 @@ def incremental_summary(scenario: Scenario, result: dict[str, object]) -> str:
                  f"{result['changes_checked']}{_goals(scenario, result, 'changes_missing')}, "
                  f"events missing from the events stream {result['events_missing']} of "
                  f"{result['events_made']}")
+    if versioned:
+        line += (f"; second-sync records in another version's shape "
+                 f"{result.get('second_other_shape')}"
+                 f"{_goals(scenario, result, 'second_other_shape')}")
     line += (f"; streams equal to the emulator's truth {result['streams_equal_truth']} of "
              f"{result['streams']}")
     differing = result["streams_differing"]
