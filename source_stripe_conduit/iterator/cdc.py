@@ -171,7 +171,9 @@ def handoff(client: StripeClient, resource: Resource, lag_seconds: int,
     that second are replayed whatever order Stripe lists a second's events in; one second per
     account and sync when the streams share their events, so one request serves them all."""
     def upper() -> int:
-        return int(client.known_time()) - lag_seconds - 2
+        # Stripe's clock, not this machine's (waited for: the account lookup tells it): an
+        # event becoming visible late must still be newer than the handoff.
+        return client.server_time(resource.stream, *resource.probe) - lag_seconds - 2
     return newest_event(client, resource, shared=shared,
                         upper=shared.handoff_upper(upper) if shared else upper())
 
