@@ -253,6 +253,23 @@ def test_removing_two_items_at_once_sends_one_event(api: Api, control: EmulatorC
     assert not set(gone) & truth
 
 
+def test_an_item_beyond_the_embedded_page_leaves_the_page_as_it_was(
+        api: Api, control: EmulatorClient) -> None:
+    control.configure(many_children_share=1)
+    control.seed({"customers": 3, "prices": 3, "subscriptions": 3}, seed=216, years=0.05)
+    sub, items = parent_with(control, "subscriptions", "subscription_items", "subscription",
+                             12)
+    listed = api.all_ids("/v1/subscription_items", {"subscription": sub["id"]})
+    oldest = listed[-1]
+    assert oldest not in [item["id"] for item in sub["items"]["data"]]
+    (event,) = control.delete("subscription_items", oldest)["events"]
+    assert event["type"] == "customer.subscription.updated"
+    # Nothing embedded changed (still more than 10 items): no items in previous_attributes.
+    assert event["data"]["previous_attributes"] == {}
+    assert event["data"]["object"]["items"] == sub["items"]
+    assert oldest not in api.all_ids("/v1/subscription_items", {"subscription": sub["id"]})
+
+
 def test_removed_items_in_basil_still_show_the_items_before(api: Api,
                                                             control: EmulatorClient) -> None:
     control.configure(api_version=BASIL)
