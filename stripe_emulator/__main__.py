@@ -75,6 +75,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--many-children-share", type=float, default=0.05,
                         help="share of invoices and subscriptions with more than 10 lines "
                              "or items")
+    parser.add_argument("--remove-children-share", type=float, default=0.0,
+                        help="share of random updates of invoices and subscriptions that "
+                             "remove one or two of their lines or items")
     parser.add_argument("--event-delay", type=float, default=0.0,
                         help="maximum visibility delay of new events, in seconds")
     parser.add_argument("--api-version", default=None,
@@ -103,6 +106,7 @@ async def serve(args: argparse.Namespace) -> None:
         "event_max_delay": args.event_delay,
         "rate_limit_scope": args.rate_limit_scope,
         "many_children_share": args.many_children_share,
+        "remove_children_share": args.remove_children_share,
         "concurrency_limit": args.concurrency_limit,
         "endpoint_concurrency_limit": args.endpoint_concurrency_limit,
         "merchant_requests_per_second": args.merchant_rps,

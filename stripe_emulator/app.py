@@ -144,7 +144,8 @@ class State:
                 request_id: str | None = None) -> Mutator:
         settings = self.settings
         config = Config(settings.version_of(dataset.account), settings.event_max_delay,
-                        settings.profile_of(dataset.account), settings.many_children_share)
+                        settings.profile_of(dataset.account), settings.many_children_share,
+                        settings.remove_children_share)
         return Mutator(self.store, dataset, rng or self.mutation_rng, config, request_id)
 
     def reset(self) -> None:
@@ -346,7 +347,10 @@ async def dispatch(state: State, request: web.Request, route: Route | None,
     except ParamError as error:
         raise ApiError(400, str(error), "parameter_invalid", error.param) from None
     version = requested or settings.version_of(dataset.account)
-    call = Call(request, state, api_key, dataset, params, request_id, state.store.clock.now(),
+    now = state.store.clock.now()
+    # Pending balance transactions whose available_on has passed are available from now on.
+    dataset.settle(now)
+    call = Call(request, state, api_key, dataset, params, request_id, now,
                 profile, version, Renderer(dataset, versions.shape_of(version)))
     try:
         return route.handler(call, path_params)

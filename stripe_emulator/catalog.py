@@ -73,7 +73,10 @@ class Delete:
     default list; ``detach``: it stays retrievable but leaves its parent's list."""
     when: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     refusal: str = ""
-    """Stripe's message when ``when`` does not hold."""
+    """Stripe's message when ``when`` (or ``parent_when``) does not hold."""
+    parent_when: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    """For a child: what its parent must hold for the child to be removed (an invoice's lines
+    go only while it is a draft)."""
 
 
 ISSUING = "issuing"
@@ -208,6 +211,12 @@ class Kind:
     """For kinds without events of their own: the parent's event sent when one changes."""
     moves_balance: bool = False
     """Creating one changes the parent's ``balance`` (a customer balance transaction)."""
+    in_previous: bool = True
+    """For a nested child kind: whether the parent's ``*.updated`` events carry the parent's
+    old embedded list in ``previous_attributes`` when the list changes."""
+    settles: bool = False
+    """Created ``pending``, ``available`` once the clock passes its ``available_on`` (a balance
+    transaction); reads show it as of the emulator's clock."""
     refs: Mapping[str, str] = field(default_factory=dict)
     """Field -> object type it references, filled with an existing object when one exists."""
     paginated: bool = True
@@ -282,10 +291,15 @@ KINDS: tuple[Kind, ...] = (
              _t("issuing_authorization.request", {"status": ("pending",)},
                 {"pending_request": None}, weight=0.3),
          )),
-    # Balance transactions never change and Stripe sends no event for them.
+    # A balance transaction changes once, by Stripe's own doing: "Funds in a Balance
+    # transition from pending to available at the corresponding available_on time for each
+    # balance transaction" (Balances and settlement time). No event announces it: Stripe has
+    # no balance_transaction.* event type at all (balance.available is about the account's
+    # Balance object, /v1/balance, which the emulator does not serve), so a reader sees the
+    # new status only by reading the transaction again. See Dataset.settle.
     Kind("balance_transaction", "balance_transactions", "txn_", 24,
          "/v1/balance_transactions", "/v1/balance_transactions/{id}", _p("balance"),
-         editable=()),
+         editable=(), settles=True),
     Kind("billing_portal.configuration", "billing_portal_configurations", "bpc_", 24,
          "/v1/billing_portal/configurations",
          "/v1/billing_portal/configurations/{configuration}",
@@ -672,10 +686,25 @@ KINDS: tuple[Kind, ...] = (
          "/v1/customers/{customer}/balance_transactions/{transaction}", _p("customer"),
          editable=("metadata", "description"), parent="customer", parent_field="customer",
          top_level=False, parent_signal="customer.updated", moves_balance=True),
+    # Lines leave a draft invoice only ("Removes multiple line items from an invoice. This is
+    # only possible when an invoice is still a draft.", POST /v1/invoices/{id}/remove_lines),
+    # announced by invoice.updated. Stripe documents no previous_attributes.lines on it (its
+    # event docs promise old values of changed "attributes", and whole arrays; nothing says an
+    # invoice's embedded lines list is among them, and invoice.updated payloads seen from
+    # Stripe carry scalar fields only): the emulator leaves lines out, so a reader cannot tell
+    # which lines went (the invoice's totals, which change, are there).
     Kind("line_item", "invoice_line_items", "il_", 24, "/v1/invoices/{invoice}/lines", None,
          _p("invoice"), editable=("metadata", "description"), parent="invoice",
          parent_field="invoice", nested_field="lines", top_level=False,
-         parent_signal="invoice.updated"),
+         parent_signal="invoice.updated", in_previous=False,
+         # Stripe's wording for a line of a finalized invoice is not known; this one says why.
+         delete=Delete("invoice.updated", parent_when=_m(status=("draft",)),
+                       refusal="You can only remove line items from a draft invoice.")),
+    # An item's removal is customer.subscription.updated with the items before in
+    # previous_attributes.items: Stripe's basil changelog tells integrations to read
+    # previous_attributes on customer.subscription.updated "for price or quantity changes",
+    # and its event docs say "If an array attribute has any updated elements, this object
+    # contains the entire array" (here: the embedded first page, as data.object shows it).
     Kind("subscription_item", "subscription_items", "si_", 14, "/v1/subscription_items",
          "/v1/subscription_items/{item}", _p("subscription"),
          editable=("metadata", "quantity"), parent="subscription",

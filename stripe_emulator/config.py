@@ -150,6 +150,10 @@ class Settings:
     many_children_share: float = 0.05
     """Share of new invoices and subscriptions made with more children than Stripe embeds
     (11..40 lines, 11..25 items); the rest get 1..10, mostly 1..3."""
+    remove_children_share: float = 0.0
+    """Share of random updates of invoices and subscriptions (or of their lines and items)
+    that remove one or two lines of a draft invoice or items of a subscription, in one change
+    (one ``invoice.updated`` or ``customer.subscription.updated``)."""
     rate_limit_scope: str = "platform"
     """Whose budget a request with ``Stripe-Account`` spends: ``"platform"`` (one bucket for
     the platform and every account it acts on) or ``"account"`` (one per connected account)."""

@@ -28,7 +28,7 @@ from .connect import (
     change_access,
     create_accounts,
 )
-from .mutate import MutationError
+from .mutate import MutationError, Mutator, removable_child
 from .render import Renderer
 from .store import ACTIVE, REMOVED, RETENTION_SECONDS, Dataset, Obj
 
@@ -172,6 +172,39 @@ async def mutate(request: web.Request, state: State) -> web.Response:
     return _json({"ops": ops, "events": events})
 
 
+def _remove_children(mutator: Mutator, dataset: Dataset, parent: Obj,
+                     spec: dict[str, Any]) -> dict[str, Any]:
+    """``{"op": "remove_children", "stream": "invoices", "id": "in_…", "children": [ids]}``
+    or ``"count": n`` (that many of its lines or items at random): one change, one event."""
+    child = removable_child(parent.kind)
+    if child is None or child.parent != parent.kind.object:
+        raise ControlError(f"remove_children takes an invoice or a subscription, not a "
+                           f"{parent.kind.object}")
+    named = spec.get("children")
+    count = spec.get("count")
+    if named is not None:
+        if not isinstance(named, list) or not named or not all(
+                isinstance(item, str) for item in named):
+            raise ControlError("children is a list of the ids to remove")
+        children: list[Obj] = []
+        for child_id in named:
+            found = dataset.get(child_id, child.object)
+            if found is None:
+                raise ControlError(f"No such {child.object}: {child_id!r}")
+            children.append(found)
+    elif isinstance(count, int) and not isinstance(count, bool) and count >= 1:
+        left = dataset.listed_children(child.object, parent.id)
+        if count > len(left):
+            raise ControlError(f"{parent.kind.object} {parent.id} has {len(left)} "
+                               f"{child.stream}, fewer than {count}")
+        children = mutator.rng.sample(left, count)
+    else:
+        raise ControlError("Give children (ids) or count (how many to remove at random)")
+    event = mutator.remove_children(parent, children)
+    return {"op": "remove_children", "stream": parent.kind.stream, "id": parent.id,
+            "removed": [item.id for item in children], "event": event.type}
+
+
 def _apply_op(mutator: Any, dataset: Dataset, spec: Any) -> dict[str, Any]:
     if not isinstance(spec, dict):
         raise ControlError("Each op is an object")
@@ -201,8 +234,11 @@ def _apply_op(mutator: Any, dataset: Dataset, spec: Any) -> dict[str, Any]:
         mutator.update(obj, changes, event=event if isinstance(event, str) else None)
     elif op == "delete":
         mutator.delete(obj)
+    elif op == "remove_children":
+        return _remove_children(mutator, dataset, obj, spec)
     else:
-        raise ControlError(f"op is create, update or delete, not {op!r}")
+        raise ControlError(f"op is create, update, delete, remove_children or "
+                           f"upcoming_invoice, not {op!r}")
     return {"op": op, "stream": kind.stream, "id": obj.id}
 
 
@@ -373,8 +409,10 @@ def ground_truth_of(state: State, dataset: Dataset, kind: Kind,
     if not profile.serves(kind.product, dataset.livemode):
         # Not set up (or not a platform): no such objects exist, so a correct read has none.
         return []
+    now = state.store.clock.now()
+    # As a read now would show them: balance transactions due by now have settled.
+    dataset.settle(now)
     if kind.object == "event":
-        now = state.store.clock.now()
         horizon = int(now) - RETENTION_SECONDS
         return [e.blob for e in reversed(dataset.events.items)
                 if e.created >= horizon and e.visible_at <= now]
@@ -535,9 +573,12 @@ class EmulatorClient:
         return result
 
     def mutate(self, ops: list[dict[str, Any]], account: str | None = None,
-               livemode: bool = False) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("POST", "mutate", {
-            "ops": ops, "account": account, "livemode": livemode})
+               livemode: bool = False, seed: int | None = None) -> dict[str, Any]:
+        """Explicit changes; ``seed`` makes their random parts (ids, values) repeatable."""
+        body: dict[str, Any] = {"ops": ops, "account": account, "livemode": livemode}
+        if seed is not None:
+            body["seed"] = seed
+        result: dict[str, Any] = self._call("POST", "mutate", body)
         return result
 
     def create(self, stream: str, changes: dict[str, Any] | None = None,
@@ -555,6 +596,17 @@ class EmulatorClient:
 
     def delete(self, stream: str, object_id: str, **kwargs: Any) -> dict[str, Any]:
         return self.mutate([{"op": "delete", "stream": stream, "id": object_id}], **kwargs)
+
+    def remove_children(self, stream: str, parent_id: str, children: list[str] | None = None,
+                        count: int | None = None, **kwargs: Any) -> dict[str, Any]:
+        """Remove lines of a draft invoice or items of a subscription in one change (one
+        event): the ``children`` named, or ``count`` of them at random."""
+        op: dict[str, Any] = {"op": "remove_children", "stream": stream, "id": parent_id}
+        if children is not None:
+            op["children"] = children
+        if count is not None:
+            op["count"] = count
+        return self.mutate([op], **kwargs)
 
     def clock(self) -> float:
         now: float = self._call("GET", "clock")["now"]

@@ -495,6 +495,29 @@ def _transfer(c: Ctx) -> None:
     c.put("description", c.gen.text() if c.rng.random() < 0.5 else None)
 
 
+SETTLEMENT_DAYS = {2: 0.7, 3: 0.1, 4: 0.1, 5: 0.1}
+"""Business days from a card charge to its funds being available. Stripe: "if a customer makes
+a 100 USD card payment on Monday in the US, the funds are initially pending. Then the funds are
+available in your balance on Wednesday, 2 business days later. Settlement timing varies based
+on your country and the payment method used." Most here settle in 2, some take up to 5 (other
+countries, newer accounts): 2 to 7 calendar days with weekends."""
+
+
+def settlement_date(created: int, business_days: int) -> int:
+    """Midnight UTC ``business_days`` weekdays after the day of ``created``. Incoming balance
+    transactions seen from Stripe become available at a day's start: a charge created at
+    1614156368 (a Wednesday) has available_on 1614729600, 5 business days later; another
+    transaction created at 1636680702 (a Friday) 1637020800, the Tuesday 2 business days
+    later."""
+    day = created // DAY
+    left = business_days
+    while left:
+        day += 1
+        if (day + 3) % 7 < 5:  # 1970-01-01 (day 0) was a Thursday; Monday is 0
+            left -= 1
+    return day * DAY
+
+
 def _balance_transaction(c: Ctx) -> None:
     kind = c.choose({"charge": 0.7, "refund": 0.1, "payout": 0.1, "stripe_fee": 0.05,
                      "adjustment": 0.05})
@@ -505,7 +528,18 @@ def _balance_transaction(c: Ctx) -> None:
     c.put("amount", amount)
     c.put("fee", fee)
     c.put("net", amount - fee)
-    c.put("available_on", c.ahead(2, 7))
+    if kind == "charge":
+        # Incoming funds wait for settlement: pending until available_on.
+        available_on = settlement_date(
+            c.created, c.rng.choices(list(SETTLEMENT_DAYS), list(SETTLEMENT_DAYS.values()))[0])
+    else:
+        # Outgoing funds (refunds, payouts, fees, adjustments here) leave the balance at once:
+        # Stripe's own example, a transfer of -400, is "available" with available_on equal to
+        # its created. (A refund's timing is not documented; this is the best known.)
+        available_on = c.created
+    c.put("available_on", available_on)
+    # As of the emulator's clock: a transaction made long ago has settled since.
+    c.put("status", "available" if available_on <= c.gen.now else "pending")
     c.put("source", ("ch_" if kind == "charge" else "re_" if kind == "refund" else "po_")
           + random_id(c.rng, 24))
     c.put("description", c.gen.text())

@@ -18,6 +18,7 @@ from .generate import Generator, invoice_totals
 from .query import set_in
 from .render import Renderer, diff
 from .store import (
+    NESTED_CHILDREN,
     NESTED_PAGE,
     RETENTION_SECONDS,
     Dataset,
@@ -71,9 +72,29 @@ AUTO_CHILDREN: dict[str, ChildCounts] = {
 }
 assert all(len(counts.few) == NESTED_PAGE for counts in AUTO_CHILDREN.values())
 FEW_COUNTS = tuple(range(1, NESTED_PAGE + 1))
+UNREMOVABLE = frozenset({"canceled", "incomplete_expired"})
+"""Subscription statuses whose items random changes leave alone: a canceled subscription "can
+only update its cancellation_details and metadata" (Stripe)."""
+
+# Previous_attributes never name these embedded lists (see Kind.in_previous): parent type ->
+# the fields.
+HIDDEN_PREVIOUS: dict[str, frozenset[str]] = {
+    parent: frozenset(child.nested_field or "" for child in children if not child.in_previous)
+    for parent, children in NESTED_CHILDREN.items()}
 
 MISSING = object()
 """What ``get_path`` returns for a field the object does not have (None is a value)."""
+
+
+def removable_child(kind: Kind) -> Kind | None:
+    """The child kind whose objects a change of ``kind`` may remove in bulk: an invoice's lines,
+    a subscription's items (for the parent, or for the child itself); None for other kinds."""
+    if kind.parent_signal and kind.nested_field and kind.delete is not None:
+        return kind
+    for child in NESTED_CHILDREN.get(kind.object, ()):
+        if child.parent_signal and child.delete is not None:
+            return child
+    return None
 
 
 class MutationError(Exception):
@@ -106,6 +127,9 @@ class Config:
     """The account's products: nothing of a product it lacks is ever made."""
     many_children_share: float = 0.05
     """Share of new invoices and subscriptions with more children than Stripe embeds."""
+    remove_children_share: float = 0.0
+    """Share of random updates of invoices and subscriptions (and of their lines and items)
+    that remove one or two of their lines or items, in one change."""
 
 
 class Mutator:
@@ -118,8 +142,12 @@ class Mutator:
         self.request_id = request_id
         self.now_float = store.clock.now()
         self.now = int(self.now_float)
+        # A change starts from the state of now, settled balance transactions included.
+        dataset.settle(self.now_float)
         self.gen = Generator(rng, dataset, self.now)
         self.made: list[Event] = []
+        self._removable: dict[str, list[Obj]] = {}
+        """Per child type, the parents random changes may remove children from (lazily)."""
         # Events are rendered once, when made, in the account's default version of that
         # moment: Stripe renders "each event data [...] according to Stripe API version at its
         # creation time", whatever version later reads it.
@@ -142,6 +170,10 @@ class Mutator:
         when = self.now if created is None else created
         base = self.now_float if created is None else float(created)
         event_id = "evt_" + random_id(self.rng, 24)
+        hidden = HIDDEN_PREVIOUS.get(obj.kind.object)
+        if previous and hidden and not hidden.isdisjoint(previous):
+            # What Stripe is not known to send: an invoice's old lines (Kind.in_previous).
+            previous = {key: value for key, value in previous.items() if key not in hidden}
         object_blob, previous = self.renderer.event_payload(obj, previous)
         blob = make_event_blob(
             event_id, event_type, when, object_blob, previous, dataset.livemode,
@@ -274,8 +306,25 @@ class Mutator:
                 if events:
                     self.emit(child.kind.parent_signal or "customer.updated", parent,
                               diff(old, data))
-        elif events and child.kind.parent_signal:
-            self.emit(child.kind.parent_signal, parent, diff(old, parent.data()))
+        else:
+            if created:
+                self._retotal(parent)
+            if events and child.kind.parent_signal:
+                self.emit(child.kind.parent_signal, parent, diff(old, parent.data()))
+
+    def _retotal(self, parent: Obj) -> bool:
+        """A draft invoice's amounts follow its lines (an added or removed line changes them);
+        a finalized invoice's amounts are fixed. Whether it changed anything."""
+        if parent.kind.object != "invoice" or parent.status != "draft":
+            return False
+        data = parent.data()
+        before = dict(data)
+        invoice_totals(data, sum(int(line.data().get("amount") or 0) for line in
+                                 self.dataset.listed_children("line_item", parent.id)))
+        if data == before:
+            return False
+        self.dataset.render(parent, data)
+        return True
 
     def _refund_charge(self, refund: Obj, charge: Obj, old: dict[str, Any],
                        events: bool) -> None:
@@ -482,6 +531,10 @@ class Mutator:
             self.dataset.render(obj, data)
             self.emit(rule.event, obj)
             return obj
+        if kind.parent_signal and kind.nested_field and parent is not None:
+            # A line or an item: its parent announces it (see remove_children).
+            self.remove_children(parent, [obj])
+            return obj
         obj.listed = False
         if rule.style == "detach":
             previous = {kind.parent_field or "customer": obj.parent}
@@ -499,6 +552,61 @@ class Mutator:
         if kind.object == "customer":
             self._cascade_customer(obj)
         return obj
+
+    def remove_children(self, parent: Obj, children: list[Obj]) -> Event:
+        """Remove some of a parent's lines or items in one change, announced by one event of
+        the parent, as Stripe does for several lines removed by one ``remove_lines`` call or
+        several items deleted by one subscription update.
+
+        A subscription's event carries the items it embedded before in
+        ``previous_attributes.items``; an invoice's carries its old totals, not its old lines
+        (``Kind.in_previous``). Lines go only from a draft invoice, whose totals follow.
+        """
+        if not children:
+            raise MutationError("Name at least one child to remove.")
+        kind = children[0].kind
+        rule = kind.delete
+        if rule is None or kind.parent != parent.kind.object or not kind.parent_signal \
+                or not kind.nested_field:
+            raise MutationError(f"{kind.object} objects cannot be removed from a "
+                                f"{parent.kind.object}.")
+        self._refuse_unavailable(kind)
+        if parent.deleted or not parent.listed:
+            raise MutationError(f"No such {parent.kind.object}: '{parent.id}'", 404,
+                                "resource_missing", "id")
+        seen: set[str] = set()
+        for child in children:
+            if child.kind is not kind or child.parent != parent.id or child.deleted \
+                    or not child.listed or child.id in seen:
+                raise MutationError(f"No such {kind.object}: '{child.id}' on "
+                                    f"{parent.kind.object} '{parent.id}'", 404,
+                                    "resource_missing", "id")
+            seen.add(child.id)
+        if not self._parent_allows(parent, rule.parent_when):
+            raise MutationError(rule.refusal or f"This {kind.object} cannot be removed.")
+        old = parent.data()
+        for child in children:
+            child.listed = False
+            child.deleted = True
+        self.dataset.render(parent, parent.data())  # embeds what is left
+        self._retotal(parent)
+        assert kind.parent_signal is not None
+        return self.emit(kind.parent_signal, parent, diff(old, parent.data()))
+
+    @staticmethod
+    def _parent_allows(parent: Obj, when: Any) -> bool:
+        if not when:
+            return True
+        data: dict[str, Any] | None = None
+        for field, allowed in when.items():
+            if field == "status":
+                value: Any = parent.status
+            else:
+                data = data if data is not None else parent.data()
+                value = get_path(data, field)
+            if value not in allowed:
+                return False
+        return True
 
     def _cascade_customer(self, customer: Obj) -> None:
         """Deleting a customer cancels its subscriptions at once (Stripe documents this).
@@ -525,11 +633,16 @@ class Mutator:
         candidates = [k for k in changeable if self.available(k)]
         if not candidates:
             return ops  # the account has none of these products: there is nothing to change
+        share = self.config.remove_children_share
         for _ in range(count):
             kind = self.rng.choice(candidates)
             roll = self.rng.random()
             done: dict[str, Any] | None = None
-            if roll >= 0.35:
+            child = removable_child(kind)
+            # No draw without a share: the same seed makes the same changes as before.
+            if roll >= 0.35 and share and child is not None and self.rng.random() < share:
+                done = self._random_remove_children(child)
+            if done is None and roll >= 0.35:
                 if roll >= 0.9 and kind.delete is not None:
                     done = self._random_delete(kind)
                 if done is None:
@@ -613,9 +726,58 @@ class Mutator:
                     "event": transition.event if transition else None}
         return None
 
+    def _random_remove_children(self, child: Kind) -> dict[str, Any] | None:
+        """One or two of the lines or items of a parent that has more, removed in one change
+        (the parent keeps at least one); None if no parent can lose any."""
+        parent = self._removal_parent(child)
+        if parent is None:
+            return None
+        left = self.dataset.listed_children(child.object, parent.id)
+        chosen = self.rng.sample(left, min(self.rng.choice((1, 2)), len(left) - 1))
+        event = self.remove_children(parent, chosen)
+        return {"op": "remove_children", "stream": parent.kind.stream, "id": parent.id,
+                "removed": [item.id for item in chosen], "event": event.type}
+
+    def _removal_parent(self, child: Kind) -> Obj | None:
+        """A random parent that may lose some of its ``child`` objects and has two or more."""
+        pool = self._removable.get(child.object)
+        if pool is None:
+            assert child.parent is not None
+            pool = self._removable[child.object] = [
+                parent for parent in self.dataset.registry.get(child.parent, ())
+                if self._can_lose(parent, child)]
+        while pool:
+            index = self.rng.randrange(len(pool))
+            parent = pool[index]
+            if self._can_lose(parent, child):
+                return parent
+            pool[index] = pool[-1]
+            pool.pop()
+        return None
+
+    def _can_lose(self, parent: Obj, child: Kind) -> bool:
+        if not parent.listed or parent.deleted or parent.status in UNREMOVABLE:
+            return False
+        assert child.delete is not None
+        if not self._parent_allows(parent, child.delete.parent_when):
+            return False
+        coll = self.dataset.children.get((child.object, parent.id))
+        if coll is None:
+            return False
+        listed = 0
+        for item in coll.items:
+            listed += item.listed
+            if listed >= 2:
+                return True
+        return False
+
     def _random_delete(self, kind: Kind) -> dict[str, Any] | None:
         rule = kind.delete
         assert rule is not None
+        if not kind.in_previous:
+            # A removal its parent's event does not show (an invoice's lines) is made only when
+            # asked for (remove_children_share): no reader can follow it without a full read.
+            return None
         for _ in range(6):
             obj = self._random_object(kind)
             if obj is None:

@@ -14,6 +14,7 @@ change decodes, edits and re-encodes. This keeps seeding fast and memory small (
 from __future__ import annotations
 
 import heapq
+import itertools
 import random
 import string
 import time
@@ -248,6 +249,10 @@ class Dataset:
         self.undated: set[str] = set()
         """Ids of objects without ``created`` (some connected accounts): no ``created``
         filter matches them; the unfiltered list has them after every dated object."""
+        self.unsettled: list[tuple[int, int, Obj]] = []
+        """A heap of ``(available_on, ticket, object)``: the pending objects of kinds that
+        settle (balance transactions), soonest first; see ``settle``."""
+        self._tickets = itertools.count()
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -310,6 +315,36 @@ class Dataset:
         obj.status = status if isinstance(status, str) else None
         customer = data.get("customer")
         obj.customer = customer if isinstance(customer, str) else None
+        if obj.kind.settles and obj.status == "pending":
+            available_on = data.get("available_on")
+            if isinstance(available_on, int):
+                # Again after a change of available_on: settle skips the older entry.
+                heapq.heappush(self.unsettled, (available_on, next(self._tickets), obj))
+
+    def settle(self, now: float) -> int:
+        """Make every pending object whose ``available_on`` has passed ``available``, as
+        Stripe does ("Funds in a Balance transition from pending to available at the
+        corresponding available_on time for each balance transaction"), without any event:
+        Stripe has none for it. Called before anything reads the dataset (API requests, the
+        ground truth, changes), so every read shows the status as of the emulator's clock;
+        a read when nothing is due costs one comparison. Returns how many settled.
+
+        One way only: moving the clock back does not make a settled object pending again
+        (Stripe's time does not go back).
+        """
+        heap = self.unsettled
+        settled = 0
+        while heap and heap[0][0] <= now:
+            due, _ticket, obj = heapq.heappop(heap)
+            if obj.status != "pending" or obj.deleted:
+                continue
+            data = obj.data()
+            if data.get("available_on") != due:
+                continue  # changed since: its new date has an entry of its own
+            data["status"] = "available"
+            self.render(obj, data)
+            settled += 1
+        return settled
 
     def refresh_parent(self, obj: Obj) -> Obj | None:
         """Re-embed ``obj``'s list in its parent after it changed; returns the parent."""

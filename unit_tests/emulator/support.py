@@ -17,6 +17,7 @@ QUIET: dict[str, Any] = {
     "rate_limit_test": 25.0, "rate_limit_live": 100.0, "per_endpoint_limit": 25.0,
     "fault_retry_share": 0.5, "api_version": "2024-06-20", "api_versions": {},
     "profile": "ordinary", "profiles": {}, "many_children_share": 0.05,
+    "remove_children_share": 0.0,
     "rate_limit_scope": "platform", "concurrency_limit": None,
     "endpoint_concurrency_limit": None, "merchant_requests_per_second": 0.0,
     "merchant_endpoints": list(DEFAULT_MERCHANT_ENDPOINTS), "merchant_livemode": True,
