@@ -192,7 +192,7 @@ class SourceStripeConduit(Source):
         accounts = _accounts_or_raise(parsed, client, logger) if parsed.many_accounts else []
         parts = _SyncParts(parsed, client, governor, accounts, state_manager, logger,
                            _event_pages(catalog),
-                           _Upgrades(logger))
+                           _Upgrades(repository))
         for configured in catalog.streams:
             resource = BY_STREAM.get(configured.stream.name)
             if resource is None:
@@ -253,10 +253,12 @@ class _SyncParts:
 
 
 class _Upgrades:
-    """Says once per sync that an account's API version moved since its state was read."""
+    """Says once per sync that an account's API version moved since its state was read
+    (through the sync's message repository, in order with the states that carry the new
+    version)."""
 
-    def __init__(self, logger: logging.Logger) -> None:
-        self._logger = logger
+    def __init__(self, repository: MessageRepository) -> None:
+        self._repository = repository
         self._told: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
@@ -265,9 +267,11 @@ class _Upgrades:
             if (before, now) in self._told:
                 return
             self._told.add((before, now))
-        self._logger.info(f"The account's API version is now {now}; the saved state was read "
-                          f"in {before}. Records from now on are rendered in {now} (the stream "
-                          f"schemas cover both), and the positions go on as they are.")
+        self._repository.emit_message(AirbyteMessage(type=MessageType.LOG, log=AirbyteLogMessage(
+            level=Level.INFO,
+            message=f"The account's API version is now {now}; the saved state was read in "
+                    f"{before}. Records from now on are rendered in {now} (the stream schemas "
+                    f"cover both), and the positions go on as they are.")))
 
 
 def _stream(resource: Resource, sync_mode: SyncMode, parts: _SyncParts,
