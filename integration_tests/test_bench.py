@@ -1,6 +1,6 @@
 """The benchmark itself: small runs through the real entry point count what they should (a first
-load, one beside the merchant's own traffic, two incremental syncs with changes between, and
-across API versions).
+load, one beside the merchant's own traffic, two incremental syncs with changes between,
+across API versions, and balance transactions that settle as the emulator's clock moves on).
 
 They run over HTTPS, as the bench does by default: the connector trusts the emulator's CA
 through REQUESTS_CA_BUNDLE alone.
@@ -14,9 +14,12 @@ from pathlib import Path
 from tools.bench import (
     BASIL,
     OLD_VERSION,
+    SETTLING_YEARS,
+    STATUS_AS_TRUTH,
     Goal,
     Scenario,
     beside_other,
+    next_noon,
     run,
     summary,
     versions_scenarios,
@@ -102,3 +105,28 @@ def test_small_syncs_across_versions_fetch_again_only_what_another_version_rende
         int(other["second_requests"]) / int(mine["second_requests"]), 2)  # type: ignore[call-overload]
     line = summary(pinned, other)
     assert "beside versions-account: requests" in line and "MISSED" not in line, line
+
+
+def test_small_settling_syncs_count_the_transactions_that_turned_available(
+        tmp_path: Path) -> None:
+    scenario = Scenario("tiny-settling", {"balance_transactions": 80}, "sk_test_emulator", "5",
+                        incremental=True, years=SETTLING_YEARS, clock_days=(1.0, 7.0),
+                        goals=STATUS_AS_TRUTH)
+    result = run(scenario, tmp_path)
+    assert result["exit"] == 0 and not result["errors"]
+    assert int(result["first_pending"]) > 0 and result["first_equal_truth"] is True  # type: ignore[call-overload]
+    # From a Wednesday's noon a day on crosses a business day's midnight: some settle, then all.
+    assert int(result["second_settled"]) > 0 and result["third_pending"] == 0  # type: ignore[call-overload]
+    for name in ("second", "third"):
+        assert result[f"{name}_to_available"] == result[f"{name}_settled"]
+        assert result[f"{name}_status_differs"] == 0 and result[f"{name}_equal_truth"] is True
+        assert int(result[f"{name}_list_pages"]) >= 1  # type: ignore[call-overload]
+    line = summary(scenario, result)
+    assert "third sync" in line and "MISSED" not in line and "met" in line, line
+
+
+def test_the_settling_clock_starts_on_the_next_wednesday_noon() -> None:
+    wednesday_noon = 1_796_817_600  # 2026-12-09T12:00:00Z
+    assert next_noon(wednesday_noon, 2) == wednesday_noon
+    assert next_noon(wednesday_noon - 4 * 86_400, 2) == wednesday_noon  # the Saturday before
+    assert next_noon(wednesday_noon + 1, 2) == wednesday_noon + 7 * 86_400

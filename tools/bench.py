@@ -16,7 +16,7 @@ It runs over HTTPS, as Stripe does, so handshakes and connection reuse cost what
 the emulator makes its own CA, and the child trusts it through ``REQUESTS_CA_BUNDLE`` alone
 (requests, and the CDK's HttpClient on it, read that variable), with an https ``api_base``.
 
-Two other kinds of scenario measure what a sync costs the account it reads rather than how fast
+Other kinds of scenario measure what a sync costs the account it reads rather than how fast
 it reads:
 
 - beside the merchant's own traffic (``merchant-*``): the emulator draws the merchant's requests
@@ -31,7 +31,11 @@ it reads:
   charges on an account whose default version is set (and, for ``versions-older``, upgraded
   between the changes and the second sync), the connector reading in the account's version or
   pinned to another: the objects it fetched again, the versions its answers were rendered in,
-  whether every change arrived in the version it reads, and its cost beside another scenario's.
+  whether every change arrived in the version it reads, and its cost beside another scenario's;
+- balance transactions that settle (``settling``, ``settling-10k``): the last ten days seeded, a
+  first incremental sync, then one after each move of the emulator's clock (a day: some settle;
+  a week more: all do; a day more: none left), with no event: each sync's list pages, records,
+  those that turned a pending row available, seconds, and the destination against the truth.
 
 Goals are printed beside their figures, met or missed; the machine is still noisy.
 """
@@ -122,6 +126,12 @@ class Scenario:
     """The account's default API version from the changes' end on: an incremental scenario's
     account upgraded after the changes, before the second sync (its version until then is
     ``emulator``'s ``api_version``)."""
+    years: float | None = None
+    """Seeded objects are created over this many past years (the emulator's default if None)."""
+    clock_days: tuple[float, ...] = ()
+    """A settling scenario: after a first incremental sync the emulator's clock moves on by each
+    of these days in turn, an incremental sync after each, nothing else changed (balance
+    transactions settle on that clock, with no event)."""
     goals: tuple[Goal, ...] = ()
 
     @property
@@ -264,6 +274,30 @@ def versions_scenarios() -> list[Scenario]:
     ]
 
 
+# Balance transactions that settle: the last ten days seeded, so that the newest charges are
+# still pending (2 to 7 calendar days); one day on, some have settled; a week more, all have;
+# a day more, none is left pending and the window read again should have closed.
+SETTLING_YEARS = 10 / 365
+SETTLING_DAYS = (1.0, 7.0, 1.0)
+# Transactions settle at the start of business days only: a day on from a Saturday settles
+# none. The emulator's clock starts on the next Wednesday at noon UTC (Monday is 0), whatever
+# day the bench runs on, so that a day on crosses a business day's midnight.
+SETTLING_WEEKDAY = 2
+STATUS_AS_TRUTH = (Goal("second_status_differs", 0, True, "second sync's statuses as Stripe's"),
+                   Goal("third_status_differs", 0, True, "third sync's statuses as Stripe's"))
+
+
+def settling_scenario(name: str, transactions: int) -> Scenario:
+    """``transactions`` balance transactions over the last ten days, live key, ``rate_share``
+    1: a first incremental sync, then one after each of ``SETTLING_DAYS``."""
+    return Scenario(name, {"balance_transactions": transactions}, "sk_live_emulator",
+                    "realistic", incremental=True, years=SETTLING_YEARS,
+                    clock_days=SETTLING_DAYS, extra_config=FULL_SHARE, goals=STATUS_AS_TRUTH,
+                    note=f"{transactions:,} balance transactions over the last 10 days, live "
+                         f"key, rate_share 1: incremental, then again 1 day on (some settle), "
+                         f"7 more days on (all settle, with no event) and 1 more (none left)")
+
+
 def merchant_scenario(rps: int, goals: tuple[Goal, ...]) -> Scenario:
     """A live backfill of 8 streams beside the merchant's own traffic at ``rps`` requests/s,
     the connector with its default share."""
@@ -308,6 +342,8 @@ SCENARIOS = [
              note=f"every stream, 5 objects each (50 of the changed ones), incremental twice, "
                   f"1,000 changes over {len(CHANGING)} streams between"),
     *versions_scenarios(),
+    settling_scenario("settling", 2_000),
+    settling_scenario("settling-10k", 10_000),
 ]
 
 
@@ -412,6 +448,8 @@ def run(scenario: Scenario, workdir: Path, tls: bool = True,
         connector: Path | None = None) -> dict[str, object]:
     """One run of ``scenario``; ``connector`` is another checkout whose connector runs instead
     of this one (the child's working directory comes first on its import path)."""
+    if scenario.clock_days:
+        return run_settling(scenario, workdir, tls, connector)
     if scenario.incremental:
         return run_incremental(scenario, workdir, tls, connector)
     emulator = start_emulator(scenario, workdir, tls)
@@ -725,6 +763,29 @@ def without_cursor(result: Sync, streams: list[str]) -> int:
     return count
 
 
+def seeded_for_incremental(scenario: Scenario, emulator: Running, workdir: Path,
+                           connector: Path | None
+                           ) -> tuple[dict[str, object], list[str], dict[str, Any]]:
+    """The emulator set up and seeded for an incremental scenario: the connector's config, the
+    streams read and their catalog (each incremental where it can be, deduped by id)."""
+    if scenario.emulator:
+        emulator.http("/_emulator/config", dict(scenario.emulator))
+    emulator.http("/_emulator/seed", {"counts": scenario.counts, "seed": 42,
+                                      "livemode": scenario.live,
+                                      **({"years": scenario.years} if scenario.years else {})})
+    config = {"secret_key": scenario.key, "api_base": emulator.url, "lag_seconds": 0,
+              **scenario.extra_config}
+    offered = discovered(emulator, workdir, config, connector)
+    streams = sorted(offered) if scenario.every_stream else \
+        [s for s in offered if s in scenario.counts]
+    catalog: dict[str, Any] = {"streams": [{
+        "stream": offered[s],
+        "sync_mode": "incremental" if "incremental" in offered[s]["supported_sync_modes"]
+        else "full_refresh",
+        "destination_sync_mode": "append_dedup"} for s in streams]}
+    return config, streams, catalog
+
+
 def run_incremental(scenario: Scenario, workdir: Path, tls: bool = True,
                     connector: Path | None = None) -> dict[str, object]:
     """Two incremental syncs: the first from nothing, the second from its states after
@@ -732,20 +793,7 @@ def run_incremental(scenario: Scenario, workdir: Path, tls: bool = True,
     emulator = start_emulator(scenario, workdir, tls)
     http = emulator.http
     try:
-        if scenario.emulator:
-            http("/_emulator/config", dict(scenario.emulator))
-        http("/_emulator/seed", {"counts": scenario.counts, "seed": 42,
-                                 "livemode": scenario.live})
-        config = {"secret_key": scenario.key, "api_base": emulator.url, "lag_seconds": 0,
-                  **scenario.extra_config}
-        offered = discovered(emulator, workdir, config, connector)
-        streams = sorted(offered) if scenario.every_stream else \
-            [s for s in offered if s in scenario.counts]
-        catalog = {"streams": [{
-            "stream": offered[s],
-            "sync_mode": "incremental" if "incremental" in offered[s]["supported_sync_modes"]
-            else "full_refresh",
-            "destination_sync_mode": "append_dedup"} for s in streams]}
+        config, streams, catalog = seeded_for_incremental(scenario, emulator, workdir, connector)
         first = sync(emulator, workdir, config, catalog, None, connector)
         made: dict[str, Any] = {"ops": [], "events": []}
         if scenario.changes:
@@ -800,6 +848,129 @@ def run_incremental(scenario: Scenario, workdir: Path, tls: bool = True,
         emulator.process.wait(timeout=30)
         if emulator.process.stdout is not None:
             emulator.process.stdout.close()
+
+
+SYNCS = ("first", "second", "third", "fourth", "fifth")
+"""The names of a scenario's syncs, in turn, as its figures' prefixes."""
+DAY = 86_400
+
+Row = tuple[str, str]
+"""A destination's row: its stream and id."""
+
+
+def truth_of(emulator: Running, scenario: Scenario, streams: list[str]) -> dict[Row, Any]:
+    """The emulator's ground truth of ``streams`` now, by row."""
+    query = "&".join(f"stream={s}" for s in streams)
+    truth = emulator.http(f"/_emulator/ground_truth?{query}&livemode="
+                          f"{'true' if scenario.live else 'false'}")
+    assert isinstance(truth, dict)
+    return {(stream, o["id"]): o for stream in streams for o in truth["streams"].get(stream, [])}
+
+
+def pending(rows: dict[Row, Any]) -> set[Row]:
+    return {row for row, data in rows.items() if data.get("status") == "pending"}
+
+
+def next_noon(now: float, weekday: int) -> float:
+    """The first noon UTC at or after ``now`` that falls on ``weekday`` (Monday is 0)."""
+    day = int(now // DAY)
+    # 1970-01-01 was a Thursday (weekday 3).
+    ahead = (weekday - (day + 3)) % 7
+    noon = (day + ahead) * DAY + DAY / 2
+    return noon if noon >= now else noon + 7 * DAY
+
+
+def run_settling(scenario: Scenario, workdir: Path, tls: bool = True,
+                 connector: Path | None = None) -> dict[str, object]:
+    """A first incremental sync, then one after each of ``scenario.clock_days`` by which the
+    emulator's clock moves on: the balance transactions whose ``available_on`` it passes
+    settle, with no event. A destination upserting by id is fed every sync and compared with
+    the emulator's truth after each, statuses included. The emulator's clock is set to the next
+    ``SETTLING_WEEKDAY`` noon before the seed (ahead of this machine's: both connectors take
+    Stripe's clock from its answers)."""
+    emulator = start_emulator(scenario, workdir, tls)
+    try:
+        clock = emulator.http("/_emulator/clock")
+        assert isinstance(clock, dict)
+        emulator.http("/_emulator/clock",
+                      {"set": next_noon(float(clock["now"]), SETTLING_WEEKDAY)})
+        config, streams, catalog = seeded_for_incremental(scenario, emulator, workdir, connector)
+        result: dict[str, object] = {
+            "scenario": scenario.name, "note": scenario.note,
+            "connector": str(connector) if connector else "this checkout",
+            "streams": len(streams), "seeded": sum(scenario.counts.values()),
+            "seeded_days": round((scenario.years or 0) * 365, 1)}
+        table: dict[Row, dict[str, Any]] = {}
+        states: dict[str, object] = {}
+        truth: dict[Row, Any] = {}
+        for name, days in zip(SYNCS, (0.0, *scenario.clock_days), strict=False):
+            if days:
+                emulator.http("/_emulator/clock", {"advance": days * DAY})
+            clock = emulator.http("/_emulator/clock")
+            assert isinstance(clock, dict)
+            before = dict(table)
+            done = sync(emulator, workdir, config, catalog, list(states.values()) or None,
+                        connector)
+            states.update(done.states)
+            for stream, data in done.records:
+                table[(stream, data["id"])] = data
+            pending_before, truth = pending(truth), truth_of(emulator, scenario, streams)
+            result.update({f"{name}_{key}": value for key, value in settling_figures(
+                done, days, float(clock["now"]), before, table, pending_before, truth).items()})
+        result["exit"] = next((v for k, v in result.items() if k.endswith("_exit") and v != 0),
+                              0)
+        result["errors"] = [e for k, v in result.items() if k.endswith("_errors")
+                            for e in (v if isinstance(v, list) else [])][:3]
+        return result
+    finally:
+        emulator.process.terminate()
+        emulator.process.wait(timeout=30)
+        if emulator.process.stdout is not None:
+            emulator.process.stdout.close()
+
+
+def settling_figures(done: Sync, days: float, now: float, before: dict[Row, dict[str, Any]],
+                     table: dict[Row, dict[str, Any]], pending_before: set[Row],
+                     truth: dict[Row, Any]) -> dict[str, object]:
+    """One sync of a settling scenario: its requests (list pages among them), the records it
+    emitted, the rows they were of, how many of those rows it turned from pending in the
+    destination ``before`` it to available and how many it found there as they are (emitted
+    again, unchanged), the transactions settled in the truth since the sync before
+    (``pending_before``), the window the destination's oldest pending row opened (days before
+    the emulator's clock ``now``), and the destination ``table`` after it against the truth:
+    rows missing, extra, stale (any field apart) and whose status is apart."""
+    waiting = [int(data["created"]) for row, data in before.items()
+               if data.get("status") == "pending"]
+    emitted = {(stream, data["id"]): data for stream, data in done.records}
+    shared = table.keys() & truth.keys()
+    stale = [row for row in shared if any(table[row].get(k) != v for k, v in truth[row].items()
+                                          if k not in ADDED_FIELDS)]
+    status_apart = [row for row in shared if table[row].get("status") != truth[row].get("status")]
+    missing, extra = len(truth.keys() - table.keys()), len(table.keys() - truth.keys())
+    example = None
+    if stale:
+        row = sorted(stale)[0]
+        fields = [k for k, v in truth[row].items()
+                  if k not in ADDED_FIELDS and table[row].get(k) != v]
+        example = f"{row[0]} {row[1]}: {', '.join(fields[:5])}"
+    return {
+        "days": days, "exit": done.exit, "errors": done.errors[:3],
+        "requests": done.requests,
+        "list_pages": by_kind(done.by_endpoint).get("list pages", 0),
+        "by_endpoint": done.by_endpoint, "429s": int(done.stats.get("rate_limited", 0)),
+        "records": len(done.records), "rows": len(emitted),
+        "unchanged": sum(1 for row, data in emitted.items() if row in before and all(
+            before[row].get(k) == v for k, v in data.items() if k not in ADDED_FIELDS)),
+        "to_available": sum(1 for row, data in emitted.items()
+                            if before.get(row, {}).get("status") == "pending"
+                            and data.get("status") == "available"),
+        "settled": len(pending_before - pending(truth)), "pending": len(pending(truth)),
+        "window_days": round((now - min(waiting)) / DAY, 2) if waiting else None,
+        "seconds": done.seconds, "read_seconds": done.read_seconds,
+        "missing": missing, "extra": extra, "stale": len(stale),
+        "status_differs": len(status_apart), "stale_example": example,
+        "equal_truth": not (missing or extra or stale),
+    }
 
 
 # The stream that follows each event type of each object: (object, event type) -> stream.
@@ -942,6 +1113,10 @@ def main() -> None:
 
 def repeated_figures(scenario: Scenario) -> tuple[str, ...]:
     """The figures whose median and range a repeated run prints."""
+    if scenario.clock_days:
+        return tuple(f"{name}_{key}" for name in SYNCS[1:len(scenario.clock_days) + 1]
+                     for key in ("list_pages", "records", "to_available", "seconds",
+                                 "status_differs"))
     if scenario.incremental and scenario.compare_to:
         return ("second_requests", "second_retrieves", "second_seconds", "changes_missing",
                 "requests_ratio", "seconds_ratio")
@@ -995,6 +1170,8 @@ def beside_parent(scenario: Scenario, result: dict[str, object],
 
 
 def summary(scenario: Scenario, result: dict[str, object]) -> str:
+    if scenario.clock_days:
+        return settling_summary(scenario, result)
     if scenario.incremental:
         return incremental_summary(scenario, result)
     if scenario.merchant_rps:
@@ -1054,6 +1231,38 @@ def merchant_summary(scenario: Scenario, result: dict[str, object]) -> str:
             + (f"{slowed} s" if slowed is not None else "(not reported)")
             + f" ({result['slowdowns']} slowdowns logged); {result['seconds']} s, "
             f"{'complete' if ok else 'INCOMPLETE'}")
+
+
+def settling_summary(scenario: Scenario, result: dict[str, object]) -> str:
+    """Each sync of a settling scenario: after how many days, what settled, what it cost and
+    brought, and the destination against the truth."""
+    parts = [f"  {_name(scenario, result)}: {result['seeded']:,} seeded over "
+             f"{result['seeded_days']} days"]
+    for name in SYNCS[:len(scenario.clock_days) + 1]:
+        figure = {k.removeprefix(f"{name}_"): v for k, v in result.items()
+                  if k.startswith(f"{name}_")}
+        if "exit" not in figure:
+            break
+        days = float(str(figure["days"]))
+        step = f"+{days:g} day{'s' if days != 1 else ''} ({figure['settled']} settled), " \
+            if days else ""
+        window = figure["window_days"]
+        line = (f"{step}{name} sync {figure['requests']} requests ({figure['list_pages']} list "
+                f"pages), {figure['records']} records of {figure['rows']} rows"
+                + (f" ({figure['to_available']} pending ones now available, "
+                   f"{figure['unchanged']} unchanged)" if days else "")
+                + f", {figure['seconds']} s"
+                + (f", oldest pending row {window} days back" if window is not None else "")
+                + f", {figure['pending']} still pending; destination "
+                + ("equals the truth" if figure["equal_truth"] else
+                   f"apart from the truth: missing {figure['missing']}, extra "
+                   f"{figure['extra']}, stale {figure['stale']}")
+                + f", statuses apart {figure['status_differs']}"
+                + _goals(scenario, result, f"{name}_status_differs"))
+        if figure["exit"] != 0 or figure["errors"]:
+            line += f", FAILED (exit {figure['exit']}): {figure['errors']}"
+        parts.append(line)
+    return "; ".join(parts)
 
 
 def incremental_summary(scenario: Scenario, result: dict[str, object]) -> str:
