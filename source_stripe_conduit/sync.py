@@ -147,7 +147,8 @@ class StreamSync(LanePages, PartitionGenerator):
         yield from self._run(provisional)
 
     def _run(self, provisional: bool) -> Iterator[PagePartition]:
-        if self._current().iterator_type == SNAPSHOT or self._current().ranges:
+        ranged = self._current().iterator_type == SNAPSHOT or bool(self._current().ranges)
+        if ranged:
             yield from self._read_ranges(provisional)
         if not self._settings.incremental or self.failure:
             return
@@ -157,7 +158,9 @@ class StreamSync(LanePages, PartitionGenerator):
             # Every stream of the account reads events up to one horizon: the same pages.
             horizon = self._reading.events.horizon(lambda: horizon)
         if self.resource.append_only and self._reading.events is None:
-            catch_up = phase.catch_up(self.resource, self._current(), horizon, now)
+            # What this sync has just read in ranges is not read again for what settled.
+            catch_up = phase.catch_up(self.resource, self._current(), horizon, now,
+                                      recheck=not ranged)
             if catch_up is not None:
                 self._apply(catch_up, emit=False)
                 yield from self._read_ranges(False)

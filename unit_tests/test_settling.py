@@ -31,6 +31,9 @@ def test_a_balance_transaction_that_settles_arrives_as_available_and_the_window_
     first = _sync(fake)
     saved = stream_states(first, "balance_transactions")[-1]
     assert saved["pending_since"] == NOW - 7 * DAY  # the oldest pending one
+    # What the first sync has just read is not read again in the same sync.
+    assert not [r for r in fake.requests if r.path == TXNS
+                and r.get("created[gte]") == str(NOW - 7 * DAY)]
     for item in fake.lists[TXNS]:
         item.obj["status"] = "available"
     fake.now = NOW + DAY

@@ -100,10 +100,12 @@ def resnapshot(resource: Resource, position: Position, settings: Settings, now: 
                 f"stream to drop them.")
 
 
-def catch_up(resource: Resource, position: Position, horizon: int, now: int) -> Next | None:
+def catch_up(resource: Resource, position: Position, horizon: int, now: int, *,
+             recheck: bool = True) -> Next | None:
     """For objects that change without events, if at all: what was created since the last
-    read, as a range below the new mark, and what was read since the oldest object that could
-    still change (``Resource.settles``), read again (None: nothing to read yet)."""
+    read, as a range below the new mark, and (``recheck``: not just read) what was read since
+    the oldest object that could still change (``Resource.settles``), read again (None:
+    nothing to read yet)."""
     warning = None
     if resource.retained_days and position.created_at < now - resource.retained_days * 86400:
         warning = (f"Stream '{resource.stream}': objects created since {position.created_at} "
@@ -111,7 +113,7 @@ def catch_up(resource: Resource, position: Position, horizon: int, now: int) -> 
                    f"those can no longer be read.")
     mark = max(horizon, position.created_at)
     ranges = [Range(gte=position.created_at, lt=mark)] if mark > position.created_at else []
-    if position.pending is not None and position.pending < position.created_at:
+    if recheck and position.pending is not None and position.pending < position.created_at:
         ranges.append(Range(gte=position.pending, lt=position.created_at, recheck=True))
     if not ranges:
         return Next(position, warning) if warning else None
