@@ -193,3 +193,12 @@ def test_a_catch_up_reads_again_from_the_oldest_object_that_could_still_change()
     quiet = phase.catch_up(txns, Position(CDC, NOW, pending=NOW - DAY), NOW - 1, NOW)
     assert quiet is not None and quiet.position.ranges == (
         Range(gte=NOW - DAY, lt=NOW, recheck=True),)
+
+
+def test_a_catch_up_right_after_a_read_keeps_what_may_still_change_for_the_next_sync() -> None:
+    txns = BY_STREAM["balance_transactions"]
+    position = Position(CDC, NOW - DAY, pending=NOW - 3 * DAY)
+    step = phase.catch_up(txns, position, NOW - 1, NOW, recheck=False)
+    assert step is not None and step.position == Position(
+        CDC, NOW - 1, ranges=(Range(gte=NOW - DAY, lt=NOW - 1),), pending=NOW - 3 * DAY)
+    assert step.position.with_range(step.position.ranges[0], None).pending == NOW - 3 * DAY

@@ -113,11 +113,14 @@ def catch_up(resource: Resource, position: Position, horizon: int, now: int, *,
                    f"those can no longer be read.")
     mark = max(horizon, position.created_at)
     ranges = [Range(gte=position.created_at, lt=mark)] if mark > position.created_at else []
-    if recheck and position.pending is not None and position.pending < position.created_at:
-        ranges.append(Range(gte=position.pending, lt=position.created_at, recheck=True))
+    pending = position.pending
+    if recheck and pending is not None and pending < position.created_at:
+        # Read again, its pages tell afresh what is still pending.
+        ranges.append(Range(gte=pending, lt=position.created_at, recheck=True))
+        pending = None
     if not ranges:
         return Next(position, warning) if warning else None
-    return Next(Position(CDC, mark, ranges=tuple(ranges)), warning)
+    return Next(Position(CDC, mark, ranges=tuple(ranges), pending=pending), warning)
 
 
 def caught_up(position: Position, horizon: int,
