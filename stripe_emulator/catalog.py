@@ -773,8 +773,11 @@ KINDS: tuple[Kind, ...] = (
          "/v1/radar/value_lists/{value_list}", _p("radar_value_list"), editable=()),
     Kind("shipping_rate", "shipping_rates", "shr_", 24, "/v1/shipping_rates",
          "/v1/shipping_rates/{shipping_rate_token}", _p("shipping_rate"), editable=()),
+    # The list's status takes "all"; whether Stripe hides expired registrations without it is
+    # not documented: hidden here, the stricter case for a reader.
     Kind("tax.registration", "tax_registrations", "taxreg_", 14, "/v1/tax/registrations",
-         "/v1/tax/registrations/{id}", _p("tax_registration"), editable=()),
+         "/v1/tax/registrations/{id}", _p("tax_registration"), editable=(),
+         hidden_statuses=("expired",)),
     # The account's own tax ids (owner self, the list's default).
     Kind("tax_id", "tax_ids", "txi_", 24, "/v1/tax_ids", "/v1/tax_ids/{id}", _p("tax_id"),
          editable=()),
