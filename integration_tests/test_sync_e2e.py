@@ -353,8 +353,9 @@ def test_a_large_snapshot_sends_one_row_estimate_near_the_truth(emulator: Emulat
 # (2024-06-20) send none, so its new meters reach a full refresh only (README). Nor is
 # issuing_personalization_designs: Stripe sends no event of a design's creation (as of a
 # terminal reader's), so a new design arrives with its first outcome event, or a full refresh.
-NEW_INCREMENTAL = ["climate_orders", "financial_connections_accounts", "test_clocks", "treasury_financial_accounts",
-                   "forwarding_requests", "identity_verification_reports"]
+NEW_INCREMENTAL = ["climate_orders", "financial_connections_accounts", "test_clocks",
+                   "treasury_financial_accounts", "forwarding_requests",
+                   "identity_verification_reports"]
 
 
 def test_issue_19s_incremental_streams_converge_after_changes_and_deletes(
