@@ -28,7 +28,11 @@ from stripe_emulator import Emulator
 
 ALL_STREAMS = [r.stream for r in RESOURCES]
 NOT_ENABLED = {"authorizations", "cardholders", "cards", "issuing_disputes", "transactions",
-               "identity_verification_sessions", "scheduled_query_runs"}
+               "identity_verification_sessions", "scheduled_query_runs",
+               # issue 19's
+               "issuing_personalization_designs", "identity_verification_reports",
+               "treasury_financial_accounts", "climate_orders", "financial_connections_accounts",
+               "forwarding_requests"}
 
 
 def _check(config: dict[str, Any]) -> tuple[Status, str]:
@@ -158,3 +162,29 @@ def test_over_tls_a_sync_opens_no_more_connections_than_requests_in_flight_and_k
         sent = expected[record["stream"]][record["data"]["id"]]
         assert set(sent) <= set(record["data"]), set(sent) - set(record["data"])
     assert any(v is None for r in records for v in r["data"].values())
+
+
+def test_discover_on_an_ordinary_account_leaves_out_each_product_not_enabled_with_its_reason(
+        emulator: Emulator) -> None:
+    import time
+
+    config = connector_config(emulator)
+    started = time.monotonic()
+    found = discover(SourceStripeConduit(), config)
+    took = time.monotonic() - started
+    assert found.catalog is not None and found.catalog.catalog is not None
+    offered = {s.name for s in found.catalog.catalog.streams}
+    assert offered == set(ALL_STREAMS) - NOT_ENABLED - {"persons"} or \
+        offered == set(ALL_STREAMS) - NOT_ENABLED
+    logged = [m.log.message for m in found.logs if m.log]
+    for stream, reason in (
+            ("issuing_personalization_designs", "not set up to use Issuing"),
+            ("identity_verification_reports", "not set up to use Identity"),
+            ("treasury_financial_accounts", "Have you onboarded to Treasury?"),
+            ("climate_orders", "not set up to use Climate"),
+            ("financial_connections_accounts", "not set up to use Financial Connections"),
+            ("forwarding_requests", "not set up to use the Vault and Forward API")):
+        lines = [line for line in logged if f"Stream '{stream}' is left out" in line]
+        assert len(lines) == 1 and reason in lines[0], (stream, lines)
+    # One request per stream, side by side, within the rate budget: a few seconds at most.
+    assert took < 5, took

@@ -346,3 +346,40 @@ def test_a_large_snapshot_sends_one_row_estimate_near_the_truth(emulator: Emulat
                  if m.trace and m.trace.type == TraceType.ESTIMATE and m.trace.estimate]
     assert len(estimates) == 1 and estimates[0].name == "customers"
     assert 1500 <= (estimates[0].row_estimate or 0) <= 6000, estimates[0].row_estimate
+
+
+# Issue 19's streams that sync incrementally: by their events, or append-only by created.
+# billing_meters is not here: its events came with 2025-03-31.basil, the emulator's accounts
+# (2024-06-20) send none, so its new meters reach a full refresh only (README). Nor is
+# issuing_personalization_designs: Stripe sends no event of a design's creation (as of a
+# terminal reader's), so a new design arrives with its first outcome event, or a full refresh.
+NEW_INCREMENTAL = ["climate_orders", "financial_connections_accounts", "test_clocks",
+                   "treasury_financial_accounts", "forwarding_requests",
+                   "identity_verification_reports"]
+
+
+def test_issue_19s_incremental_streams_converge_after_changes_and_deletes(
+        emulator: Emulator) -> None:
+    emulator.client.configure(profile="full")
+    emulator.client.seed({s: 25 for s in NEW_INCREMENTAL}, seed=19)
+    config = connector_config(emulator, batch_size=7)
+    table: dict[str, dict[str, dict[str, Any]]] = {}
+    first = run(config, catalog(*NEW_INCREMENTAL))
+    assert not first.errors, [e.trace.error.message for e in first.errors if e.trace]
+    apply(table, records_of(first))
+    _assert_converged(table, emulator, NEW_INCREMENTAL)
+    before = {s: len(rows) for s, rows in table.items()}
+    emulator.client.mutate_random(120, seed=1919, streams=NEW_INCREMENTAL)
+    clock = next(o["id"] for o in emulator.client.ground_truth("test_clocks"))
+    emulator.client.delete("test_clocks", clock)
+    # A read goes up to the second before Stripe's clock: what was made now comes after it.
+    time.sleep(2.1)
+    second = run(config, catalog(*NEW_INCREMENTAL), last_states(first))
+    assert not second.errors, [e.trace.error.message for e in second.errors if e.trace]
+    deleted = [d["id"] for s, d in records_of(second) if d.get("_ab_cdc_deleted_at")]
+    assert clock in deleted
+    apply(table, records_of(second))
+    _assert_converged(table, emulator, NEW_INCREMENTAL)
+    # New objects arrived: for the append-only streams too, which have no events.
+    grew = {s for s in NEW_INCREMENTAL if len(table.get(s, {})) > before.get(s, 0)}
+    assert {"forwarding_requests", "identity_verification_reports"} <= grew, grew

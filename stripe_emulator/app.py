@@ -205,6 +205,8 @@ def not_set_up(profile: Profile, route: Route | None, livemode: bool, method: st
             return ApiError(400, treasury_not_onboarded(method, path), headers=dict(NO_RETRY))
         return None
     product = route.kind.product if route.kind is not None else None
+    if product == TREASURY and not profile.treasury:
+        return ApiError(400, treasury_not_onboarded(method, path), headers=dict(NO_RETRY))
     # Connect is not refused: a non-platform simply has no connected accounts (see exists).
     if product is None or product in (CONNECT, TREASURY) or profile.serves(product, livemode):
         return None

@@ -10,7 +10,7 @@ from types import MappingProxyType
 from typing import Any
 
 from . import spec, versions
-from .catalog import CONNECT, IDENTITY, ISSUING, SIGMA, TREASURY
+from .catalog import CLIMATE, CONNECT, FINANCIAL_CONNECTIONS, FORWARDING, IDENTITY, ISSUING, SIGMA, TREASURY
 
 DEFAULT_TEST_KEY = "sk_test_emulator"
 DEFAULT_LIVE_KEY = "sk_live_emulator"
@@ -36,6 +36,10 @@ class Profile:
     """Sigma answers live keys on any account, test keys only where enabled."""
     connect_platform: bool
     """A Connect platform has connected accounts and may act on them (``Stripe-Account``)."""
+    climate: bool = False
+    financial_connections: bool = False
+    forwarding: bool = False
+    """Climate, Financial Connections and the Vault and Forward API are set up per account."""
 
     def serves(self, product: str | None, livemode: bool) -> bool:
         if product is None:
@@ -50,6 +54,12 @@ class Profile:
             return livemode or self.sigma_testmode
         if product == CONNECT:
             return self.connect_platform
+        if product == CLIMATE:
+            return self.climate
+        if product == FINANCIAL_CONNECTIONS:
+            return self.financial_connections
+        if product == FORWARDING:
+            return self.forwarding
         raise ValueError(f"Unknown product {product!r}")
 
 
@@ -58,7 +68,8 @@ PROFILES: Mapping[str, Profile] = MappingProxyType({
     "ordinary": Profile(issuing=False, identity=False, treasury=False, sigma_testmode=False,
                         connect_platform=False),
     "full": Profile(issuing=True, identity=True, treasury=True, sigma_testmode=True,
-                    connect_platform=True),
+                    connect_platform=True, climate=True, financial_connections=True,
+                    forwarding=True),
 })
 DEFAULT_PROFILE = "ordinary"
 
@@ -87,6 +98,15 @@ NOT_SET_UP: Mapping[str, str] = MappingProxyType({
     IDENTITY: "Your account is not set up to use Identity. Please have an account admin visit "
               "https://dashboard.stripe.com/identity to get started.",
     SIGMA: "This API surface is not enabled for testmode usage.",
+    # Stripe's texts for these three are not known here: the emulator answers with the wording
+    # of Issuing and Identity ("Your account is not set up to use X"), best known behaviour.
+    CLIMATE: "Your account is not set up to use Climate. Please visit "
+             "https://dashboard.stripe.com/climate to get started.",
+    FINANCIAL_CONNECTIONS: "Your account is not set up to use Financial Connections. Please "
+                           "visit https://dashboard.stripe.com/financial-connections to get "
+                           "started.",
+    FORWARDING: "Your account is not set up to use the Vault and Forward API. Please contact "
+                "Stripe support to get started.",
 })
 PLATFORM_REQUIRED = (
     "Only Stripe Connect platforms can work with other accounts. If you specified a client_id "

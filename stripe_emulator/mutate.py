@@ -44,6 +44,12 @@ SEED_ORDER: tuple[str, ...] = (
     "identity.verification_session", "issuing.cardholder", "issuing.card",
     "issuing.authorization", "issuing.transaction", "issuing.dispute", "reporting.report_run",
     "reporting.report_type", "scheduled_query_run", "terminal.reader", "person",
+    "apple_pay_domain", "billing.meter", "climate.order", "entitlements.feature", "file_link",
+    "financial_connections.account", "forwarding.request", "identity.verification_report",
+    "issuing.personalization_design", "payment_method_configuration", "payment_method_domain",
+    "radar.value_list", "shipping_rate", "tax.registration", "tax_id", "terminal.configuration",
+    "terminal.location", "test_helpers.test_clock", "treasury.financial_account",
+    "webhook_endpoint",
 )
 assert set(SEED_ORDER) == {k.object for k in KINDS if k.object != "event"}
 
@@ -657,12 +663,17 @@ class Mutator:
             parent_kind = kind_for(kind.parent)
             assert parent_kind is not None
             kind = parent_kind
-        if kind.object == "refund" and self._pick_parent(kind) is None:
-            charge = kind_for("charge")
-            assert charge is not None
-            obj = self.create(charge, {"status": "succeeded", "captured": True, "paid": True})
-            return {"op": "create", "stream": charge.stream, "id": obj.id}
-        obj = self.create(kind)
+        parent = None
+        if kind.object == "refund":
+            # The charge found is the one refunded: a second random draw could find none.
+            parent = self._pick_parent(kind)
+            if parent is None:
+                charge = kind_for("charge")
+                assert charge is not None
+                obj = self.create(charge, {"status": "succeeded", "captured": True,
+                                           "paid": True})
+                return {"op": "create", "stream": charge.stream, "id": obj.id}
+        obj = self.create(kind, parent=parent)
         return {"op": "create", "stream": kind.stream, "id": obj.id}
 
     def _random_object(self, kind: Kind) -> Obj | None:

@@ -29,6 +29,9 @@ def stream_table() -> str:
     for r in RESOURCES:
         if r.append_only:
             events, modes, deletes = "none: append-only, incremental by `created`", "full, incremental", "n/a"
+        elif not r.incremental:
+            events, modes = "none (Stripe sends no events of it): full refresh only", "full"
+            deletes = "by a full refresh"
         else:
             marks = {Op.CREATE: " C", Op.DELETE: " D", Op.UPDATE: ""}
             events = ", ".join(f"`{t}`{marks[op]}" for t, op in sorted(r.events.items()))
@@ -45,7 +48,7 @@ def stream_table() -> str:
                 deletes = "yes" if Op.DELETE in r.events.values() else "no (Stripe never deletes them)"
         path = r.path
         params = "".join(f"?{k}={v}" for k, v in r.list_params.items())
-        added = "n/a" if r.append_only else added_after_first_release(r)
+        added = "n/a" if r.append_only or not r.incremental else added_after_first_release(r)
         rows.append(f"| `{r.stream}` | `{path}{params}` | {modes} | {events} | {added} | {deletes} |")
     return "\n".join(rows)
 

@@ -64,9 +64,11 @@ def test_treasury_asks_whether_the_account_onboarded(api: Api, control: Emulator
             "https://stripe.com/docs or we can help at https://support.stripe.com/. (Hint: Have "
             "you onboarded to Treasury?)")
     control.configure(profile="full")
-    # Onboarded, but the emulator serves no Treasury list: an unknown URL as usual.
-    assert api.error("/v1/treasury/financial_accounts", status=404)["message"].startswith(
-        "Unrecognized request URL (GET: /v1/treasury/financial_accounts). Please see")
+    # Onboarded: financial accounts are listed; a Treasury list the emulator does not serve is
+    # an unknown URL as usual.
+    assert api.ok("/v1/treasury/financial_accounts")["data"] == []
+    assert api.error("/v1/treasury/outbound_payments", status=404)["message"].startswith(
+        "Unrecognized request URL (GET: /v1/treasury/outbound_payments). Please see")
 
 
 def test_the_full_profile_serves_every_product(api: Api, control: EmulatorClient) -> None:
