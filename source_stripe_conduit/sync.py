@@ -259,24 +259,20 @@ class StreamSync(LanePages, PartitionGenerator):
     def _server_time(self) -> int:
         return self.lane.client.server_time(self.name, *self.resource.probe)
 
-    # -- page completion (worker threads, under the lane's lock) --------------------------------
+    # -- page completion (worker threads, under the lane's lock), position and state -----------
 
     def _applied(self, outcome: Outcome) -> None:
         self._position = outcome.apply(self._current())
         if isinstance(outcome, RangeRead):
-            if outcome.snapshot_start is not None:
-                self._provisional = False
-            density = self._seconds_per_object.pop(outcome.piece, None)
-            density = outcome.seconds_per_object or density
-            if outcome.remaining is not None and density:
-                self._seconds_per_object[outcome.remaining] = density
+            self._provisional = self._provisional and outcome.snapshot_start is None
+            self._seconds_per_object = planning.density_moved(
+                self._seconds_per_object, outcome.piece, outcome.remaining,
+                outcome.seconds_per_object)
         self.tally.add(outcome.count, outcome.skipped if isinstance(outcome, EventsRead) else 0)
 
     def _told(self, outcome: Outcome) -> None:
         self._warn(*outcome.warnings)
         self._stream_state.moved()
-
-    # -- position and state -------------------------------------------------------------------
 
     def _current(self) -> Position:
         assert self._position is not None

@@ -202,3 +202,10 @@ def test_a_catch_up_right_after_a_read_keeps_what_may_still_change_for_the_next_
     assert step is not None and step.position == Position(
         CDC, NOW - 1, ranges=(Range(gte=NOW - DAY, lt=NOW - 1),), pending=NOW - 3 * DAY)
     assert step.position.with_range(step.position.ranges[0], None).pending == NOW - 3 * DAY
+
+
+def test_a_ranges_density_goes_on_with_what_remains_of_it() -> None:
+    piece, remaining = Range(gte=NOW - DAY), Range(gte=NOW - DAY, cursor="cus_9")
+    assert planning.density_moved({piece: 4.0}, piece, remaining, None) == {remaining: 4.0}
+    assert planning.density_moved({piece: 4.0}, piece, remaining, 2.0) == {remaining: 2.0}
+    assert planning.density_moved({piece: 4.0}, piece, None, 2.0) == {}

@@ -47,6 +47,18 @@ def estimated_rows(position: Position, seconds_per_object: SecondsPerObject, flo
                if r in seconds_per_object)
 
 
+def density_moved(seconds_per_object: SecondsPerObject, piece: Range, remaining: Range | None,
+                  observed: float | None) -> dict[Range, float]:
+    """The densities once a page of ``piece`` left ``remaining``: the page's own, else the
+    range's, goes on with what remains of it."""
+    densities = dict(seconds_per_object)
+    density = observed or densities.pop(piece, None)
+    densities.pop(piece, None)
+    if remaining is not None and density:
+        densities[remaining] = density
+    return densities
+
+
 def plan_pieces(pages: Mapping[Range, float], extra: int) -> dict[Range, int]:
     """How many pieces to cut each range into so that ``extra`` more ranges run: each new
     range goes to the range whose pieces are then the largest (pages left / pieces), so the
