@@ -54,8 +54,13 @@ class EventPages:
     def horizon(self, account: str | None, newest: Callable[[], int]) -> int:
         """The newest second every stream of ``account`` reads events up to in this sync: the
         first stream's ``newest()``, so that every stream asks for the same pages."""
+        key = account or ""
         with self._lock:
-            return self._horizons.setdefault(account or "", newest())
+            if key in self._horizons:
+                return self._horizons[key]
+        second = newest()  # may ask Stripe for its clock: not under the lock
+        with self._lock:
+            return self._horizons.setdefault(key, second)
 
     def page(self, client: StripeClient, stream: str, account: str | None,
              params: Sequence[tuple[str, str | int]]) -> Page:
