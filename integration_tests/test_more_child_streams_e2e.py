@@ -1,6 +1,6 @@
 """End to end on the emulator: issue 19's child streams (a transfer's reversals, an application
-fee's refunds, a credit note's lines, a value list's items) read whole, and the first three kept
-current by their parent's events.
+fee's refunds, a credit note's lines, a value list's items, a Checkout Session's line items) read
+whole, and the first three kept current by their parent's events.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from source_stripe_conduit.resources import BY_STREAM
 from stripe_emulator import Emulator
 
 CHILDREN = ["transfer_reversals", "application_fee_refunds", "credit_note_line_items",
-            "value_list_items"]
+            "value_list_items", "checkout_session_line_items"]
 FOLLOWING = CHILDREN[:3]
 
 Table = dict[str, dict[str, dict[str, Any]]]
@@ -120,8 +120,9 @@ def _parent_of(emu: Emulator, stream: str, child: dict[str, Any]) -> str | None:
              "value_list_items": "value_list"}.get(stream)
     if field:
         return child[field]
-    # A credit note line holds no id of its credit note: find it in its credit note's lines.
-    for note in emu.client.ground_truth("credit_notes"):
+    # A credit note line or a Checkout Session's line item holds no id of its parent: find it
+    # among its parent's children.
+    for note in emu.client.ground_truth(BY_STREAM[stream].parent or ""):
         path, params = BY_STREAM[stream].children_request(note["id"])
         del params
         ids = _all_ids(emu, path)

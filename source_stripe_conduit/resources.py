@@ -182,6 +182,8 @@ _SUBSCRIPTION_EVENTS = _events("customer.subscription", "deleted", "paused",
                                "trial_will_end", "updated")
 
 _APPLICATION_FEE_EVENTS = _events("application_fee", "refunded")
+_CHECKOUT_SESSION_EVENTS = _events("checkout.session", "async_payment_failed",
+                                   "async_payment_succeeded", "completed", "expired", create=())
 _CREDIT_NOTE_EVENTS = _events("credit_note", "updated", "voided")
 _TRANSFER_EVENTS = _events("transfer", "reversed", "updated")
 
@@ -204,8 +206,7 @@ RESOURCES: tuple[Resource, ...] = (
              _events("charge", "captured", "expired", "failed", "pending", "refunded",
                      "succeeded", "updated", create=())),
     Resource("checkout_sessions", "checkout.session", "/v1/checkout/sessions",
-             _events("checkout.session", "async_payment_failed", "async_payment_succeeded",
-                     "completed", "expired", create=())),
+             _CHECKOUT_SESSION_EVENTS),
     Resource("coupons", "coupon", "/v1/coupons",
              _events("coupon", "updated", delete=("deleted",))),
     Resource("credit_notes", "credit_note", "/v1/credit_notes", _CREDIT_NOTE_EVENTS),
@@ -324,6 +325,10 @@ NEW_RESOURCES: tuple[Resource, ...] = (
     Resource("application_fee_refunds", "fee_refund", "/v1/application_fees/{id}/refunds",
              _APPLICATION_FEE_EVENTS, created_filter=False, parent="application_fees",
              parent_events=True, embedded="refunds", permission="rak_application_fee_read"),
+    # A Checkout Session embeds no line items (only when expanded): each is listed.
+    Resource("checkout_session_line_items", "item", "/v1/checkout/sessions/{session}/line_items",
+             _CHECKOUT_SESSION_EVENTS, created_filter=False, parent="checkout_sessions",
+             parent_events=True, permission="rak_checkout_session_read"),
     Resource("credit_note_line_items", "credit_note_line_item",
              "/v1/credit_notes/{credit_note}/lines", _CREDIT_NOTE_EVENTS, created_filter=False,
              parent="credit_notes", parent_events=True, embedded="lines",

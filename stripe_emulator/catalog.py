@@ -859,6 +859,11 @@ KINDS: tuple[Kind, ...] = (
          "/v1/credit_notes/{credit_note}/lines", None, _p("credit_note"), editable=(),
          parent="credit_note", nested_field="lines", top_level=False,
          parent_signal="credit_note.updated", in_previous=False),
+    # A Checkout Session's line items are fixed when it is made: no event names them (a new
+    # one, made through the control API, is announced by nothing).
+    Kind("item", "checkout_session_line_items", "li_", 24,
+         "/v1/checkout/sessions/{session}/line_items", None, _p("checkout_session"),
+         editable=(), parent="checkout.session", top_level=False),
     # Value list items have no events at all (neither have value lists).
     Kind("radar.value_list_item", "value_list_items", "rsli_", 24,
          "/v1/radar/value_list_items", "/v1/radar/value_list_items/{item}",

@@ -95,6 +95,8 @@ def test_issue_19_children_are_listed_under_or_by_their_parent() -> None:
         "/v1/application_fees/fee_1/refunds", [])
     assert BY_STREAM["credit_note_line_items"].children_request("cn_1") == (
         "/v1/credit_notes/cn_1/lines", [])
+    assert BY_STREAM["checkout_session_line_items"].children_request("cs_1") == (
+        "/v1/checkout/sessions/cs_1/line_items", [])
     assert not BY_STREAM["value_list_items"].incremental
 
 
