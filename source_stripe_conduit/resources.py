@@ -16,7 +16,8 @@ row's object is the row's object name plus one last part, compared exactly:
 
 Child lists (a customer's payment methods, an invoice's lines) are read through their parent's
 list. Those Stripe sends no events for (invoice lines, subscription items, customer balance
-transactions) follow their parent's events instead: each one lists that parent's children again.
+transactions, transfer reversals, application fee refunds, credit note lines) follow their
+parent's events instead: each one lists that parent's children again.
 """
 
 from __future__ import annotations
@@ -180,11 +181,17 @@ _SUBSCRIPTION_EVENTS = _events("customer.subscription", "deleted", "paused",
                                "pending_update_applied", "pending_update_expired", "resumed",
                                "trial_will_end", "updated")
 
+_APPLICATION_FEE_EVENTS = _events("application_fee", "refunded")
+_CHECKOUT_SESSION_EVENTS = _events("checkout.session", "async_payment_failed",
+                                   "async_payment_succeeded", "completed", "expired", create=())
+_CREDIT_NOTE_EVENTS = _events("credit_note", "updated", "voided")
+_TRANSFER_EVENTS = _events("transfer", "reversed", "updated")
+
 RESOURCES: tuple[Resource, ...] = (
     Resource("accounts", "account", "/v1/accounts", _events("account", "updated", create=()),
              permission="rak_connected_account_read", undated=True, platform_only=True),
     Resource("application_fees", "application_fee", "/v1/application_fees",
-             _events("application_fee", "refunded")),
+             _APPLICATION_FEE_EVENTS),
     Resource("authorizations", "issuing.authorization", "/v1/issuing/authorizations",
              _events("issuing_authorization", "request", "updated")),
     Resource("balance_transactions", "balance_transaction", "/v1/balance_transactions",
@@ -199,12 +206,10 @@ RESOURCES: tuple[Resource, ...] = (
              _events("charge", "captured", "expired", "failed", "pending", "refunded",
                      "succeeded", "updated", create=())),
     Resource("checkout_sessions", "checkout.session", "/v1/checkout/sessions",
-             _events("checkout.session", "async_payment_failed", "async_payment_succeeded",
-                     "completed", "expired", create=())),
+             _CHECKOUT_SESSION_EVENTS),
     Resource("coupons", "coupon", "/v1/coupons",
              _events("coupon", "updated", delete=("deleted",))),
-    Resource("credit_notes", "credit_note", "/v1/credit_notes",
-             _events("credit_note", "updated", "voided")),
+    Resource("credit_notes", "credit_note", "/v1/credit_notes", _CREDIT_NOTE_EVENTS),
     Resource("customers", "customer", "/v1/customers", _CUSTOMER_EVENTS),
     # A customer embeds none of its balance transactions: a deleted customer's stay (README).
     Resource("customer_balance_transactions", "customer_balance_transaction",
@@ -306,14 +311,39 @@ RESOURCES: tuple[Resource, ...] = (
     # transaction's purchase details got a receipt.
     Resource("transactions", "issuing.transaction", "/v1/issuing/transactions",
              _events("issuing_transaction", "purchase_details_receipt_updated", "updated")),
-    Resource("transfers", "transfer", "/v1/transfers",
-             _events("transfer", "reversed", "updated")),
+    Resource("transfers", "transfer", "/v1/transfers", _TRANSFER_EVENTS),
 )
 
 # Issue 19: the account's other lists. Stripe sends no events for many of them: those are full
 # refresh only (``incremental`` False), unless their objects never change (append-only). Their
 # restricted-key permissions follow rak_<object>_read: Stripe's names for these are unverified.
 NEW_RESOURCES: tuple[Resource, ...] = (
+    # Child lists of issue 19, read with their parent's permission (as Stripe's docs for the
+    # parent's endpoints suggest; unverified: no 403 of them seen). An application fee's
+    # refunds change with application_fee.refunded (a new refund); application_fee.refund.updated,
+    # a refund's own edit (its metadata), carries the refund, not the fee: not followed here.
+    Resource("application_fee_refunds", "fee_refund", "/v1/application_fees/{id}/refunds",
+             _APPLICATION_FEE_EVENTS, created_filter=False, parent="application_fees",
+             parent_events=True, embedded="refunds", permission="rak_application_fee_read"),
+    # A Checkout Session embeds no line items (only when expanded): each is listed.
+    Resource("checkout_session_line_items", "item", "/v1/checkout/sessions/{session}/line_items",
+             _CHECKOUT_SESSION_EVENTS, created_filter=False, parent="checkout_sessions",
+             parent_events=True, permission="rak_checkout_session_read"),
+    Resource("credit_note_line_items", "credit_note_line_item",
+             "/v1/credit_notes/{credit_note}/lines", _CREDIT_NOTE_EVENTS, created_filter=False,
+             parent="credit_notes", parent_events=True, embedded="lines",
+             permission="rak_credit_note_read"),
+    # A transfer's reversals change with transfer.reversed (a new reversal) or
+    # transfer.updated.
+    Resource("transfer_reversals", "transfer_reversal", "/v1/transfers/{id}/reversals",
+             _TRANSFER_EVENTS, created_filter=False, parent="transfers", parent_events=True,
+             embedded="reversals", permission="rak_transfer_read"),
+    # Stripe sends no events of value lists or their items: full refresh only. Stripe lists a
+    # value list's items by a query parameter, not under the list.
+    Resource("value_list_items", "radar.value_list_item",
+             "/v1/radar/value_list_items?value_list={value_list}", parent="value_lists",
+             embedded="list_items", retrieve="/v1/radar/value_list_items/{id}",
+             permission="rak_radar_value_list_read"),
     Resource("apple_pay_domains", "apple_pay_domain", "/v1/apple_pay/domains",
              created_filter=False),
     # billing.meter.* (2025-03-31.basil); an account on an older release sends none of them.

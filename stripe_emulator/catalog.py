@@ -841,6 +841,35 @@ KINDS: tuple[Kind, ...] = (
          parent_field="subscription", parent_in_query=True, nested_field="items",
          top_level=False, parent_signal="customer.subscription.updated",
          delete=Delete("customer.subscription.updated")),
+    # Issue 19's child lists. None has events of its own that the emulator sends: a new one
+    # is announced by its parent's event (parent_signal), and they are never edited. A
+    # transfer's reversal is announced by transfer.reversed, an application fee's refund by
+    # application_fee.refunded (Stripe's application_fee.refund.updated, about a fee refund's
+    # own edits, is never sent: refunds are not edited here).
+    Kind("transfer_reversal", "transfer_reversals", "trr_", 24, "/v1/transfers/{id}/reversals",
+         None, _p("transfer"), editable=(), parent="transfer", parent_field="transfer",
+         nested_field="reversals", top_level=False, parent_signal="transfer.reversed"),
+    Kind("fee_refund", "application_fee_refunds", "fr_", 24,
+         "/v1/application_fees/{id}/refunds", None, _p("application_fee"), editable=(),
+         parent="application_fee", parent_field="fee", nested_field="refunds",
+         top_level=False, parent_signal="application_fee.refunded"),
+    # A credit note's lines are made with it; the emulator announces a later one with
+    # credit_note.updated (a line holds no id of its credit note).
+    Kind("credit_note_line_item", "credit_note_line_items", "cnli_", 24,
+         "/v1/credit_notes/{credit_note}/lines", None, _p("credit_note"), editable=(),
+         parent="credit_note", nested_field="lines", top_level=False,
+         parent_signal="credit_note.updated", in_previous=False),
+    # A Checkout Session's line items are fixed when it is made: no event names them (a new
+    # one, made through the control API, is announced by nothing).
+    Kind("item", "checkout_session_line_items", "li_", 24,
+         "/v1/checkout/sessions/{session}/line_items", None, _p("checkout_session"),
+         editable=(), parent="checkout.session", top_level=False),
+    # Value list items have no events at all (neither have value lists).
+    Kind("radar.value_list_item", "value_list_items", "rsli_", 24,
+         "/v1/radar/value_list_items", "/v1/radar/value_list_items/{item}",
+         _p("radar_value_list"), editable=(), parent="radar.value_list",
+         parent_field="value_list", parent_in_query=True, nested_field="list_items",
+         top_level=False),
     Kind("person", "persons", "person_", 24, "/v1/accounts/{account}/persons",
          "/v1/accounts/{account}/persons/{person}", _p("person"), product=CONNECT,
          create_event="person.created", update_events=("person.updated",),

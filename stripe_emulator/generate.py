@@ -343,6 +343,18 @@ def _line_item(c: Ctx) -> None:
     c.put("quantity", 1)
 
 
+def _checkout_item(c: Ctx) -> None:
+    price = c.gen.pick("price")
+    if price is not None:
+        c.put("price", price.data())
+    quantity = c.rng.choice((1, 1, 1, 2, 3))
+    amount = c.gen.amount() * quantity
+    c.put("quantity", quantity)
+    c.put("amount_subtotal", amount)
+    c.put("amount_total", amount)
+    c.put("description", c.gen.text())
+
+
 def _subscription(c: Ctx) -> None:
     status = c.choose({"active": 0.58, "canceled": 0.2, "trialing": 0.1, "past_due": 0.05,
                        "unpaid": 0.02, "incomplete": 0.03, "paused": 0.02})
@@ -623,6 +635,7 @@ TWEAKS: dict[str, Callable[[Ctx], None]] = {
     "dispute": _dispute,
     "invoice": _invoice,
     "invoiceitem": _invoiceitem,
+    "item": _checkout_item,
     "issuing.cardholder": _issuing_cardholder,
     "line_item": _line_item,
     "payment_intent": _payment_intent,

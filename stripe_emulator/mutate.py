@@ -49,7 +49,8 @@ SEED_ORDER: tuple[str, ...] = (
     "issuing.personalization_design", "payment_method_configuration", "payment_method_domain",
     "radar.value_list", "shipping_rate", "tax.registration", "tax_id", "terminal.configuration",
     "terminal.location", "test_helpers.test_clock", "treasury.financial_account",
-    "webhook_endpoint",
+    "webhook_endpoint", "transfer_reversal", "fee_refund", "credit_note_line_item",
+    "radar.value_list_item", "item",
 )
 assert set(SEED_ORDER) == {k.object for k in KINDS if k.object != "event"}
 

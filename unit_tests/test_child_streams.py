@@ -86,6 +86,20 @@ def test_subscription_items_take_the_parent_in_a_query_parameter() -> None:
     assert LINES.children_request("in_1") == ("/v1/invoices/in_1/lines", [])
 
 
+def test_issue_19_children_are_listed_under_or_by_their_parent() -> None:
+    assert BY_STREAM["value_list_items"].children_request("rsl_1") == (
+        "/v1/radar/value_list_items", [("value_list", "rsl_1")])
+    assert BY_STREAM["transfer_reversals"].children_request("tr_1") == (
+        "/v1/transfers/tr_1/reversals", [])
+    assert BY_STREAM["application_fee_refunds"].children_request("fee_1") == (
+        "/v1/application_fees/fee_1/refunds", [])
+    assert BY_STREAM["credit_note_line_items"].children_request("cn_1") == (
+        "/v1/credit_notes/cn_1/lines", [])
+    assert BY_STREAM["checkout_session_line_items"].children_request("cs_1") == (
+        "/v1/checkout/sessions/cs_1/line_items", [])
+    assert not BY_STREAM["value_list_items"].incremental
+
+
 # -- snapshot -------------------------------------------------------------------------------------
 
 

@@ -17,7 +17,10 @@ from .support import Api
 REPO = Path(__file__).resolve().parents[2]
 EVERY_STREAM = {kind.stream: 15 for kind in KINDS if kind.object != "event"}
 PARENT_LIST = {"customer": "/v1/customers", "invoice": "/v1/invoices",
-               "account": "/v1/accounts", "subscription": "/v1/subscriptions"}
+               "account": "/v1/accounts", "subscription": "/v1/subscriptions",
+               "transfer": "/v1/transfers", "application_fee": "/v1/application_fees",
+               "credit_note": "/v1/credit_notes", "radar.value_list": "/v1/radar/value_lists",
+               "checkout.session": "/v1/checkout/sessions"}
 
 
 def test_catalogue_events_exist_in_the_api_version() -> None:
